@@ -1,0 +1,1 @@
+// The emulated RV32 computer. See Hart.swift, Bus.swift.
