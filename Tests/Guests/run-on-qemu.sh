@@ -24,8 +24,8 @@ QEMU="qemu-system-riscv32 -cpu rv32,c=false -bios none -nographic -monitor none 
 # rdtime), so the counter checks run on virt only.
 skip_on_spike="counters"
 
-build() { # build NAME SOURCE-DIRECTORY
-    $AS -I "$2" "$2/$1.S" -o "$work/$1.o" && $LD "$work/$1.o" -o "$work/$1.elf"
+build() { # build NAME SOURCE-DIRECTORY (from inside it, so .include finds its own files)
+    (cd "$2" && $AS "$1.S" -o "$work/$1.o") && $LD "$work/$1.o" -o "$work/$1.elf"
 }
 
 failures=0
