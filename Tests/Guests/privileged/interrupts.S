@@ -14,17 +14,17 @@ run_tests:
     li a0, CLINT_MSIP
     li t0, 1
     sw t0, 0(a0)
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     nop
     nop
-    csrci mstatus, MSTATUS_MIE
+    csrrci zero, mstatus, MSTATUS_MIE
     csrr t0, mip
     andi t0, t0, MIP_MSIP
     beqz t0, fail
 
     # ---- 2: with MSIE but MIE = 0 (in M-mode) it is still not taken.
     li gp, 2
-    csrsi mie, MIP_MSIP
+    csrrsi zero, mie, MIP_MSIP
     nop
     nop
 
@@ -33,7 +33,7 @@ run_tests:
     li gp, 3
     li s11, CAUSE_M_SOFT_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
 after_enable:
     j fail
 1:
@@ -74,7 +74,7 @@ after_enable:
     csrs mie, t0
     li s11, CAUSE_M_TIMER_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
 2:  # Wait until mip shows the timer pending (the interrupt should come at that moment;
     # on QEMU the timer may be late when the host is busy, so this loop has no time
     # limit of its own) ...
@@ -129,7 +129,7 @@ after_enable:
     li gp, 9
     li s11, CAUSE_M_SOFT_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     j fail
 1:
     li a0, CLINT_MSIP
@@ -138,7 +138,7 @@ after_enable:
     li gp, 10
     li s11, CAUSE_M_TIMER_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     j fail
 1:
     call clear_timer
@@ -150,18 +150,18 @@ after_enable:
     csrw mie, t0
     li s11, CAUSE_S_SOFT_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     j fail
 1:
 
     # ---- 12: ... and SIE does not matter for it, MIE does.
     li gp, 12
-    csrci mstatus, MSTATUS_SIE
+    csrrci zero, mstatus, MSTATUS_SIE
     li t0, MIP_SSIP
     csrw mie, t0                # mip.SSIP is still set
     li s11, CAUSE_S_SOFT_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     j fail
 1:
 
@@ -238,7 +238,7 @@ u_mode_target:
     li gp, 17
     li s11, CAUSE_S_SOFT_INTERRUPT
     la s10, 1f
-    csrsi sstatus, MSTATUS_SIE
+    csrrsi zero, sstatus, MSTATUS_SIE
 s_after_enable:
     j fail
 1:
@@ -345,7 +345,7 @@ s_mode_target3:
     csrw mie, t0
     li s11, CAUSE_M_SOFT_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     j fail
 1:
     li t0, IRQ_M_SOFT
@@ -361,7 +361,7 @@ s_mode_target3:
     csrw mie, t0
     li s11, CAUSE_M_TIMER_INTERRUPT
     la s10, 1f
-    csrsi mstatus, MSTATUS_MIE
+    csrrsi zero, mstatus, MSTATUS_MIE
     j fail
 1:
     li t0, IRQ_M_TIMER
@@ -399,7 +399,7 @@ s_mode_target3:
     la s10, 1f
     li t0, MIP_SSIP
     csrs sip, t0
-    csrsi sstatus, MSTATUS_SIE
+    csrrsi zero, sstatus, MSTATUS_SIE
     j fail
 1:
     li t0, IRQ_S_SOFT
