@@ -33,6 +33,7 @@ let package = Package(
                 "RISCV", "Machine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            resources: [.copy("Guests")],
             swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
 

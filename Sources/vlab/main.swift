@@ -1,1 +1,3 @@
 import VLabCLI
+
+VLab.main()

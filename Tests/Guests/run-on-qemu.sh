@@ -58,7 +58,7 @@ done
 
 # The demo prints through the UART and exits through the finisher of the virt board.
 if [ $# -eq 0 ]; then
-    if build hello "$here/demo"; then
+    if build hello "$here/../../Sources/VLabCLI/Guests"; then
         output=$(timeout 20 qemu-system-riscv32 -machine virt -bios none -nographic -monitor none \
             -kernel "$work/hello.elf")
         status=$?

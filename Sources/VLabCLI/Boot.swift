@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Machine
+import RISCV
+
+extension VLab {
+    /// `vlab boot image.elf`: full-system emulation of QEMU's `virt` board, from the image's entry in M-mode.
+    struct Boot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Boot a bare-metal RV32 image on the emulated virt board (no argument: the demo guest).",
+            discussion: """
+                Like `qemu-system-riscv32 -machine virt -bios none -kernel image.elf`: RAM at 0x80000000, \
+                a 16550 UART at 0x10000000 on stdin/stdout, the CLINT at 0x2000000 and the test finisher at \
+                0x100000. The guest's exit code (finisher or HTIF tohost) becomes vlab's. Time advances with \
+                retired instructions, so every run is the same.
+                """)
+
+        @OptionGroup var execution: ExecutionOptions
+
+        @Option(help: ArgumentHelp("RAM size in MiB.", valueName: "MiB"))
+        var ram: Int = 128
+
+        @Argument(help: "The ELF image to boot. Omit it to boot VirtLab's demo guest.")
+        var image: String?
+
+        func validate() throws {
+            guard (1...2048).contains(ram) else { throw ValidationError("--ram \(ram): must be 1...2048 MiB") }
+        }
+
+        func run() throws {
+            let name = image ?? "demo guest"
+            let elf = try image.map(readELF) ?? DemoGuest.image()
+            var configuration = MachineConfiguration()
+            configuration.ramSize = ram << 20
+            let machine: Machine
+            do {
+                machine = try Machine(configuration: configuration)
+                try machine.load(elf)
+            } catch {
+                throw CommandFailure("\(name): \(error)")
+            }
+            let clock = Stopwatch()
+            let stop = machine.run(maxInstructions: execution.maxInstructions)
+            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
+            switch stop {
+            case .exited(let code):
+                if code != 0 { printDiagnostic("\(name): guest reported failure \(code)") }
+                throw ExitCode(code)
+            case .instructionLimit:
+                throw CommandFailure("\(name): stopped after \(machine.retiredInstructions) instructions (--max-instructions)")
+            case .guestFault(let message):
+                throw CommandFailure("\(name): guest fault: \(message)")
+            case .userTrap(let trap):
+                throw CommandFailure("\(name): unexpected user trap \(trap)")
+            }
+        }
+    }
+}
+
+/// The demo guest: assembly source shipped with vlab, assembled by VirtLab's own assembler at boot.
+enum DemoGuest {
+    static func image() throws -> ELFFile {
+        guard let url = Bundle.module.url(forResource: "hello", withExtension: "S", subdirectory: "Guests"),
+              let source = try? String(contentsOf: url, encoding: .utf8) else {
+            throw CommandFailure("demo guest: the hello.S resource is missing from this vlab installation")
+        }
+        do {
+            let program = try Assembler.assemble(source: source, fileName: "hello.S", base: 0x8000_0000)
+            return try ELFFile(bytes: program.elfExecutable())
+        } catch {
+            throw CommandFailure("demo guest: \(error)")
+        }
+    }
+}
