@@ -243,9 +243,10 @@ extension AssemblerState {
             guard operands.count == 1 || (mnemonic == "call" && operands.count == 2) else {
                 throw error("\(mnemonic) expects a target")
             }
-            // call: the return address register doubles as the scratch register; tail uses t1.
+            // `call f` uses ra both to link and to hold the high part; `call rd, f` and `tail f`
+            // use t1 for the high part (as GNU as does).
             let link: Register = mnemonic == "tail" ? .zero : operands.count == 2 ? try reg(0) : .ra
-            let scratch: Register = mnemonic == "tail" ? Register(6) : link
+            let scratch: Register = mnemonic == "call" && operands.count == 1 ? .ra : Register(6)
             try pcrelPair(scratch, try expression(operands[operands.count - 1], context),
                           PendingInstruction(operation: .jalr, rd: link, rs1: scratch))
         case "csrr":

@@ -69,6 +69,8 @@ struct SourceLexer {
             (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2E || c == 0x24
         }
         func isIdentifierPart(_ c: UInt8) -> Bool { isIdentifierStart(c) || isDigit(c) }
+        // `@` starts the type words of `.type` and `.section` (`@function`, `@progbits`).
+        func isTypeWordStart(_ c: UInt8) -> Bool { c == 0x40 }
         func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
         while i < n {
@@ -139,8 +141,8 @@ struct SourceLexer {
                 let text = String(decoding: bytes[i..<j], as: UTF8.self)
                 current.append(try number(text, line: line))
                 i = j
-            case _ where isIdentifierStart(c):
-                var j = i
+            case _ where isIdentifierStart(c) || isTypeWordStart(c):
+                var j = i + 1
                 while j < n && isIdentifierPart(bytes[j]) { j += 1 }
                 current.append(.identifier(String(decoding: bytes[i..<j], as: UTF8.self)))
                 i = j
