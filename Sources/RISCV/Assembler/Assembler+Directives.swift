@@ -133,7 +133,7 @@ extension AssemblerState {
             let size = operands.count >= 2 ? try constant(operands[1], context, what: "size") : 1
             let value = operands.count == 3 ? try constant(operands[2], context, what: "value") : 0
             guard [1, 2, 4, 8].contains(size) else { throw error(".fill: size \(size) must be 1, 2, 4 or 8") }
-            guard repeatCount >= 0, repeatCount * size <= Int64(AssemblerState.maximumSectionSize) else {
+            guard repeatCount >= 0, repeatCount <= Int64(AssemblerState.maximumSectionSize) / size else {
                 throw error(".fill: bad repeat count \(repeatCount)")
             }
             // GNU keeps only the low four bytes of the value; wider units get zeros above them.

@@ -71,6 +71,9 @@ extension AssemblerState {
             throw error("symbol \(AssemblerState.displayName(name)) is defined in terms of itself")
         }
         guard let symbol = symbols[name], let first = symbol.definitions.first else {
+            if !context.laidOut {
+                throw error("symbol \(AssemblerState.displayName(name)) must be defined before this use")
+            }
             throw error("undefined symbol \(AssemblerState.displayName(name))")
         }
         // The definition in force at this statement; a use before any definition sees the first one.
@@ -83,13 +86,14 @@ extension AssemblerState {
         case .label(let location):
             return Value(section: location.section, offset: Int64(location.offset))
         case .expression(let expression, let location, let file, let line):
-            let inner = EvaluationContext(sequence: chosen.sequence, location: location, file: file, line: line,
+            // The right-hand side sees the definitions before this one: `.set X, X + 1` increments.
+            let inner = EvaluationContext(sequence: chosen.sequence - 1, location: location, file: file, line: line,
                                           laidOut: context.laidOut)
             do {
                 return try evaluate(expression, inner, depth: depth + 1)
             } catch {
-                // Report the problem where the value was needed, naming the symbol.
-                if error.file == context.file && error.line == context.line { throw error }
+                // Report the problem where the value was needed, naming the symbol (once, at the outermost use).
+                if depth > 0 || (error.file == context.file && error.line == context.line) { throw error }
                 throw AssemblyError(file: context.file, line: context.line,
                                     message: "\(AssemblerState.displayName(name)): \(error.message) (at \(error.file):\(error.line))")
             }

@@ -45,6 +45,12 @@ extension AssemblerState {
         return register
     }
 
+    /// A lone name that is neither a register nor a symbol seen so far: most likely a misspelt register.
+    func isUnknownName(_ tokens: [Token]) -> Bool {
+        if tokens.count == 1, case .identifier(let name) = tokens[0], symbols[name] == nil { return true }
+        return false
+    }
+
     func isRegister(_ tokens: [Token]) -> Bool {
         if tokens.count == 1, case .identifier(let name) = tokens[0], Register(name: name) != nil { return true }
         return false
@@ -334,7 +340,8 @@ extension AssemblerState {
             try expect(3, "rd, rs1, rs2")
             p.rd = try reg(0)
             p.rs1 = try reg(1)
-            if !isRegister(operands[2]), let immediateForm = AssemblerState.immediateForms[operation] {
+            if !isRegister(operands[2]), !isUnknownName(operands[2]),
+               let immediateForm = AssemblerState.immediateForms[operation] {
                 // GNU accepts `add a0, a0, 5` and the like as the immediate instruction.
                 p.operation = immediateForm
                 p.immediate = try immediate(operands[2], context)

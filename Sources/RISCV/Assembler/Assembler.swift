@@ -298,7 +298,7 @@ struct AssemblerState {
             throw AssemblyError(file: context.file, line: context.line,
                                 message: "'. =' needs an address in the current section")
         }
-        let count = target.offset - Int64(here.offset)
+        let count = target.offset &- Int64(here.offset)
         guard count >= 0 else {
             throw AssemblyError(file: context.file, line: context.line, message: "'. =' cannot move backwards")
         }
