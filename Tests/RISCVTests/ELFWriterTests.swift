@@ -136,4 +136,21 @@ import Testing
         if gnuELF.symbols.contains(where: { $0.name == "$d" }) { return }
         #expect(actual == expected, "\(file): first difference: \(zip(actual, expected).first { $0 != $1 }.map { "ours '\($0.0)', GNU '\($0.1)'" } ?? "count \(actual.count) vs \(expected.count)")")
     }
+
+    static let qemu = "/usr/bin/qemu-system-riscv32"
+
+    /// QEMU's loader reads VirtLab's ELF: it loads the segments, finds `tohost` (8 bytes, as its
+    /// HTIF requires) and the program passes, exiting with status 0.
+    @Test("QEMU boots the assembled privileged test and it passes",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: qemu), "qemu-system-riscv32 is not installed"))
+    func qemuRunsAssembledProgram() throws {
+        let temporary = try GNUToolchain.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let path = temporary.appendingPathComponent("privileged.elf")
+        try Data(AssemblerCorpusTests.assembleWithVirtLab("privileged.s").elfExecutable()).write(to: path)
+        let output = try GNUToolchain.runProgram("/usr/bin/timeout", [
+            "20", Self.qemu, "-machine", "spike", "-bios", "none", "-kernel", path.path, "-nographic",
+            "-monitor", "none", "-serial", "none"])
+        #expect(output.status == 0, "QEMU exited with \(output.status): \(output.standardError)")
+    }
 }

@@ -34,6 +34,11 @@ enum GNUToolchain {
     /// Runs a binutils tool and collects its output.
     static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil) throws -> Output {
         guard let executable = path(of: tool) else { throw Failure(description: "\(prefix)\(tool) is not installed") }
+        return try runProgram(executable, arguments, in: directory)
+    }
+
+    /// Runs any program and collects its output.
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
