@@ -37,7 +37,8 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
 
-        .testTarget(name: "RISCVTests", dependencies: ["RISCV"], swiftSettings: strict),
+        // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
+        .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
     ]
