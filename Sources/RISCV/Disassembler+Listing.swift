@@ -45,6 +45,27 @@ struct ListingSymbol {
     }
 
     var isAbsolute: Bool { sectionIndex == 0xFFF1 }
+
+    /// Mapping symbols and the assembler's internal `.L0 ` labels (kept in object files for
+    /// `%pcrel_lo` relocations) never name an address.
+    var isNameable: Bool { mappingState == nil && name != ".L0 " }
+
+    /// The name as objdump prints it: control characters (numeric local labels such as
+    /// `.L1\u{2}1` contain one) written as `^B`.
+    var printableName: String { printable(name) }
+}
+
+/// objdump's way of printing names with control characters in them.
+func printable(_ name: String) -> String {
+    var result = ""
+    for scalar in name.unicodeScalars {
+        if scalar.value < 0x20 {
+            result += "^" + String(UnicodeScalar(UInt8(scalar.value + 0x40)))
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }
 
 enum MappingState { case code, data }
@@ -111,7 +132,7 @@ struct ListingWriter {
     private func isNameable(_ index: Int, sectionIndex: Int, requireSection: Bool) -> Bool {
         let symbol = symbols[index]
         if requireSection && Int(symbol.sectionIndex) != sectionIndex { return false }
-        return symbol.mappingState == nil
+        return symbol.isNameable
     }
 
     /// The symbol that names `address`: the first (in objdump order) of the closest symbols at
@@ -157,9 +178,9 @@ struct ListingWriter {
     func symbolic(_ address: UInt32, sectionIndex: Int) -> String {
         let name: String, base: UInt32
         if let index = symbol(for: address, sectionIndex: sectionIndex, requireSection: false) {
-            (name, base) = (symbols[index].name, symbols[index].value)
+            (name, base) = (symbols[index].printableName, symbols[index].value)
         } else {
-            (name, base) = (elf.sections[sectionIndex].name, elf.sections[sectionIndex].address)
+            (name, base) = (printable(elf.sections[sectionIndex].name), elf.sections[sectionIndex].address)
         }
         return "<" + name + Self.offset(of: address, from: base) + ">"
     }
@@ -183,7 +204,7 @@ struct ListingWriter {
         let bytes = Array(elf.contents(of: section))
         let start = section.address
         let end = start &+ UInt32(bytes.count)
-        output += "\nDisassembly of section \(section.name):\n"
+        output += "\nDisassembly of section \(printable(section.name)):\n"
         let width = Self.addressWidth(sectionEnd: end)
 
         // Walk from symbol to symbol; each symbol starts a block with a label line.
@@ -194,8 +215,8 @@ struct ListingWriter {
             let address = start &+ UInt32(offset)
             // The label names the block's own symbol, which lies after the address when the
             // section does not start with one (`<main-0x10>`).
-            let (labelName, labelBase) = current.map { (symbols[$0].name, symbols[$0].value) }
-                ?? (section.name, section.address)
+            let (labelName, labelBase) = current.map { (symbols[$0].printableName, symbols[$0].value) }
+                ?? (printable(section.name), section.address)
             output += "\n" + Self.padded(UInt64(address), 8) + " <" + labelName
                 + Self.offset(of: address, from: labelBase) + ">:\n"
             var next: Int?
@@ -225,7 +246,7 @@ struct ListingWriter {
 
     private func isNextLabel(_ index: Int, after current: ListingSymbol, sectionIndex: Int) -> Bool {
         let symbol = symbols[index]
-        return Int(symbol.sectionIndex) == sectionIndex && symbol.value > current.value && symbol.mappingState == nil
+        return Int(symbol.sectionIndex) == sectionIndex && symbol.value > current.value && symbol.isNameable
     }
 
     /// objdump drops leading zero digits of addresses in groups of four, keeping enough for the
@@ -364,6 +385,14 @@ struct ListingWriter {
         default: break
         }
         guard let (base, offset) = rendered.addressBase else { return nil }
+        var address = computedAddress(base: base, offset: offset)
+        if rendered.addressBaseReadTwice, let second = computedAddress(base: base, offset: offset) {
+            address = second
+        }
+        return address
+    }
+
+    private mutating func computedAddress(base: Register, offset: Int32) -> UInt32? {
         let displacement = UInt32(bitPattern: offset)
         let number = Int(base.number)
         if let upper = upperAddress[number] {

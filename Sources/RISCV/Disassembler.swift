@@ -47,6 +47,9 @@ struct RenderedInstruction {
     /// The base register and offset of an address the instruction computes (loads, stores,
     /// `addi` with a register, `jalr`). objdump follows these to print `# 80001060 <msg>`.
     var addressBase: (register: Register, offset: Int32)?
+    /// objdump looks at a `jalr` base twice when it prints an offset (`jr 8(a0)`): once for the
+    /// offset, once for the register; the second look can replace the first address.
+    var addressBaseReadTwice = false
 
     init(_ mnemonic: String, _ operands: String = "", target: UInt32? = nil,
          addressBase: (register: Register, offset: Int32)? = nil) {
@@ -98,6 +101,11 @@ extension Disassembler {
         case .illegal:
             return Disassembler.rawWord(i.illegalWord)
 
+        case .csrrw where i.rd == zero && i.rs1 == zero && i.csr == CSR.cycle:
+            // `csrrw zero,cycle,zero` writes a read-only CSR: the canonical illegal instruction,
+            // which assemblers and objdump call `unimp`.
+            return RenderedInstruction("unimp")
+
         case .lui, .auipc:
             return RenderedInstruction(op.mnemonic, "\(rd),0x" + hex(UInt32(bitPattern: imm) >> 12))
 
@@ -108,15 +116,22 @@ extension Disassembler {
             return RenderedInstruction("jal", rd, target: target)
 
         case .jalr:
-            let base = (register: i.rs1, offset: imm)
-            guard aliases else { return RenderedInstruction("jalr", "\(rd),\(imm)(\(rs1))", addressBase: base) }
-            if i.rd == zero && i.rs1 == .ra && imm == 0 { return RenderedInstruction("ret") }
+            var rendered: RenderedInstruction
             let target = imm == 0 ? rs1 : "\(imm)(\(rs1))"
-            switch i.rd {
-            case zero: return RenderedInstruction("jr", target, addressBase: base)
-            case .ra: return RenderedInstruction("jalr", target, addressBase: base)
-            default: return RenderedInstruction("jalr", "\(rd),\(target)", addressBase: base)
+            if !aliases {
+                rendered = RenderedInstruction("jalr", "\(rd),\(imm)(\(rs1))")
+            } else if i.rd == zero && i.rs1 == .ra && imm == 0 {
+                return RenderedInstruction("ret")
+            } else if i.rd == zero {
+                rendered = RenderedInstruction("jr", target)
+            } else if i.rd == .ra {
+                rendered = RenderedInstruction("jalr", target)
+            } else {
+                rendered = RenderedInstruction("jalr", "\(rd),\(target)")
             }
+            rendered.addressBase = (i.rs1, imm)
+            rendered.addressBaseReadTwice = !aliases || imm != 0
+            return rendered
 
         case .beq, .bne, .blt, .bge, .bltu, .bgeu:
             let target = address &+ UInt32(bitPattern: imm)
