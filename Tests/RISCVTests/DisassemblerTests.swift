@@ -188,19 +188,6 @@ fileprivate enum GNUBinutils {
     }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so a failing corpus is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Words that exercise every operation with boundary operands, for the differential tests.
 enum DisassemblyCorpus {
     static let registers: [UInt8] = [0, 1, 2, 3, 4, 8, 10, 15, 31]
@@ -267,7 +254,7 @@ enum DisassemblyCorpus {
     /// Random 32-bit instruction words (low bits 11, not a longer encoding), so each word is
     /// one instruction for objdump too.
     static func randomWords(count: Int, seed: UInt64) -> [UInt32] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = CodecTestRandom(seed: seed)
         return (0..<count).map { _ in
             var word = UInt32(truncatingIfNeeded: generator.next()) | 0x3
             if word & 0x1C == 0x1C { word &= ~0x10 }
@@ -360,7 +347,7 @@ struct DisassemblerObjdumpTests {
     /// Raw random words include 16-bit, 48-bit, 64-bit and longer encodings and runs of zeros:
     /// the instruction-length and zero-eliding rules, and a file without symbols.
     @Test func rawBytesListingMatchesObjdump() throws {
-        var generator = SeededGenerator(seed: 4)
+        var generator = CodecTestRandom(seed: 4)
         var words: [UInt32] = []
         for _ in 0..<4000 {
             switch generator.next() % 8 {
