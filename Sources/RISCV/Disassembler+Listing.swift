@@ -38,7 +38,7 @@ struct ListingSymbol {
 
     /// The GNU assembler's markers for code (`$x`, `$xrv32i2p1...`) and data (`$d`). They steer
     /// the listing but never name an address.
-    var mappingState: MappingState? {
+    var mappingState: ListingMappingState? {
         if name == "$d" { return .data }
         if name == "$x" || name.hasPrefix("$xrv") { return .code }
         return nil
@@ -52,33 +52,39 @@ struct ListingSymbol {
 
     /// The name as objdump prints it: control characters (numeric local labels such as
     /// `.L1\u{2}1` contain one) written as `^B`.
-    var printableName: String { printable(name) }
+    var printableName: String { ListingSymbol.printable(name) }
 }
 
-/// objdump's way of printing names with control characters in them.
-func printable(_ name: String) -> String {
-    var result = ""
-    for scalar in name.unicodeScalars {
-        if scalar.value < 0x20 {
-            result += "^" + String(UnicodeScalar(UInt8(scalar.value + 0x40)))
-        } else {
-            result.unicodeScalars.append(scalar)
+extension ListingSymbol {
+    /// objdump's way of printing names with control characters in them.
+    static func printable(_ name: String) -> String {
+        var result = ""
+        for scalar in name.unicodeScalars {
+            if scalar.value < 0x20 {
+                result += "^" + String(UnicodeScalar(UInt8(scalar.value + 0x40)))
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
         }
+        return result
     }
-    return result
 }
 
-enum MappingState { case code, data }
+/// What the bytes at an address are, per the assembler's mapping symbols.
+enum ListingMappingState { case code, data }
 
-/// objdump's order for symbols: by address; among symbols at one address the most telling name
-/// first (functions and objects before plain labels, globals before locals, larger before
+/// objdump's order for symbols while it lists the section named `listedSection`: by address;
+/// among symbols at one address the most telling name first (symbols of the listed section,
+/// then functions and objects before plain labels, globals before locals, larger before
 /// smaller, names not starting with "." first, then alphabetical). The first symbol in this
 /// order is the one a listing prints.
-func objdumpSymbolOrder(_ a: ListingSymbol, _ b: ListingSymbol) -> Bool {
+func listingSymbolOrder(_ a: ListingSymbol, _ b: ListingSymbol, listedSection: String,
+                        sectionNames: [String]) -> Bool {
     if a.value != b.value { return a.value < b.value }
-    // Absolute symbols live in a section object that sorts before the file's own sections.
-    let aSection = a.isAbsolute ? -1 : Int(a.sectionIndex), bSection = b.isAbsolute ? -1 : Int(b.sectionIndex)
-    if aSection != bSection { return aSection < bSection }
+    func inListedSection(_ s: ListingSymbol) -> Bool {
+        !s.isAbsolute && Int(s.sectionIndex) < sectionNames.count && sectionNames[Int(s.sectionIndex)] == listedSection
+    }
+    if inListedSection(a) != inListedSection(b) { return inListedSection(a) }
     func compilerMarker(_ s: ListingSymbol) -> Bool {
         s.name.contains("gnu_compiled") || s.name.contains("gcc2_compiled")
     }
@@ -99,12 +105,16 @@ func objdumpSymbolOrder(_ a: ListingSymbol, _ b: ListingSymbol) -> Bool {
 struct ListingWriter {
     let disassembler: Disassembler
     let elf: ELFFile
-    /// Every symbol objdump considers, sorted; includes mapping symbols.
-    let symbols: [ListingSymbol]
+    /// Every symbol objdump considers, sorted for the section being listed; includes mapping
+    /// symbols.
+    var symbols: [ListingSymbol]
     /// A relocatable file with relocations prefers symbols of the section being listed.
     let hasRelocations: Bool
     /// `__global_pointer$`, for gp-relative addresses.
     let globalPointer: UInt32?
+    /// Each section's mapping symbols in objdump order (by address; among equal addresses the
+    /// last one counts), so looking up the state at an address is a binary search.
+    let mappingSymbols: [Int: [(value: UInt32, state: ListingMappingState)]]
     var output = ""
     /// The value `lui`/`auipc` last put in each register, until an instruction uses it.
     var upperAddress = [UInt32?](repeating: nil, count: 32)
@@ -119,12 +129,18 @@ struct ListingWriter {
                 && symbol.sectionIndex != 0          // undefined
                 && symbol.sectionIndex != 0xFFF2     // common
         }
+        let sectionNames = elf.sections.map(\.name)
         symbols = useful.map {
             ListingSymbol(name: $0.name, value: $0.value, size: $0.size, kind: $0.kind,
                           isGlobal: $0.isGlobal, sectionIndex: $0.sectionIndex)
-        }.sorted(by: objdumpSymbolOrder)
+        }.sorted { listingSymbolOrder($0, $1, listedSection: "", sectionNames: sectionNames) }
         hasRelocations = elf.type == .relocatable && elf.sections.contains { $0.type == 4 || $0.type == 9 }
         globalPointer = symbols.first { $0.name == "__global_pointer$" }?.value
+        var mapping: [Int: [(value: UInt32, state: ListingMappingState)]] = [:]
+        for symbol in symbols {
+            if let state = symbol.mappingState { mapping[Int(symbol.sectionIndex), default: []].append((symbol.value, state)) }
+        }
+        mappingSymbols = mapping
     }
 
     // MARK: Choosing symbols
@@ -180,7 +196,7 @@ struct ListingWriter {
         if let index = symbol(for: address, sectionIndex: sectionIndex, requireSection: false) {
             (name, base) = (symbols[index].printableName, symbols[index].value)
         } else {
-            (name, base) = (printable(elf.sections[sectionIndex].name), elf.sections[sectionIndex].address)
+            (name, base) = (ListingSymbol.printable(elf.sections[sectionIndex].name), elf.sections[sectionIndex].address)
         }
         return "<" + name + Self.offset(of: address, from: base) + ">"
     }
@@ -188,12 +204,12 @@ struct ListingWriter {
     /// How objdump prints an address an instruction refers to: `80000010 <main+0x10>`, or
     /// `0x80000010` when the file has no symbols at all.
     func describe(_ address: UInt32, sectionIndex: Int) -> String {
-        symbols.isEmpty ? "0x" + hex(address) : hex(address) + " " + symbolic(address, sectionIndex: sectionIndex)
+        symbols.isEmpty ? "0x" + Disassembler.hex(address) : Disassembler.hex(address) + " " + symbolic(address, sectionIndex: sectionIndex)
     }
 
     static func offset(of address: UInt32, from base: UInt32) -> String {
-        if address > base { return "+0x" + hex(address - base) }
-        if address < base { return "-0x" + hex(base - address) }
+        if address > base { return "+0x" + Disassembler.hex(address - base) }
+        if address < base { return "-0x" + Disassembler.hex(base - address) }
         return ""
     }
 
@@ -201,10 +217,12 @@ struct ListingWriter {
 
     mutating func disassemble(sectionIndex: Int) {
         let section = elf.sections[sectionIndex]
+        let sectionNames = elf.sections.map(\.name)
+        symbols.sort { listingSymbolOrder($0, $1, listedSection: section.name, sectionNames: sectionNames) }
         let bytes = Array(elf.contents(of: section))
         let start = section.address
         let end = start &+ UInt32(bytes.count)
-        output += "\nDisassembly of section \(printable(section.name)):\n"
+        output += "\nDisassembly of section \(ListingSymbol.printable(section.name)):\n"
         let width = Self.addressWidth(sectionEnd: end)
 
         // Walk from symbol to symbol; each symbol starts a block with a label line.
@@ -216,7 +234,7 @@ struct ListingWriter {
             // The label names the block's own symbol, which lies after the address when the
             // section does not start with one (`<main-0x10>`).
             let (labelName, labelBase) = current.map { (symbols[$0].printableName, symbols[$0].value) }
-                ?? (printable(section.name), section.address)
+                ?? (ListingSymbol.printable(section.name), section.address)
             output += "\n" + Self.padded(UInt64(address), 8) + " <" + labelName
                 + Self.offset(of: address, from: labelBase) + ">:\n"
             var next: Int?
@@ -252,7 +270,7 @@ struct ListingWriter {
     /// objdump drops leading zero digits of addresses in groups of four, keeping enough for the
     /// section's end address: `   0:` in an object file, `80000000:` in an executable.
     static func addressWidth(sectionEnd: UInt32) -> Int {
-        let digits = String(repeating: "0", count: 8 - hex(sectionEnd).count) + hex(sectionEnd)
+        let digits = String(repeating: "0", count: 8 - Disassembler.hex(sectionEnd).count) + Disassembler.hex(sectionEnd)
         let zeros = digits.prefix { $0 == "0" }.count
         if zeros == 8 { return 8 }
         let skipped = zeros == 0 ? 0 : (zeros - 1) & ~3
@@ -260,28 +278,38 @@ struct ListingWriter {
     }
 
     private func addressColumn(_ address: UInt32, width: Int) -> String {
-        let text = hex(address)
+        let text = Disassembler.hex(address)
         return String(repeating: " ", count: max(0, width - text.count)) + text + ":\t"
     }
 
     // MARK: Bytes
 
-    private func mappingState(at address: UInt32, sectionIndex: Int) -> MappingState {
-        var state = MappingState.code
-        for symbol in symbols where Int(symbol.sectionIndex) == sectionIndex && symbol.value <= address {
-            if let s = symbol.mappingState { state = s }
+    /// The index of the first mapping symbol of the section above `address`.
+    private func firstMappingSymbol(after address: UInt32, in markers: [(value: UInt32, state: ListingMappingState)]) -> Int {
+        var low = 0, high = markers.count
+        while low < high {
+            let middle = (low + high) / 2
+            if markers[middle].value <= address { low = middle + 1 } else { high = middle }
         }
-        return state
+        return low
+    }
+
+    /// Code or data, as the last mapping symbol at or before the address says; code when there
+    /// is none (objdump's default for an executable section).
+    private func mappingState(at address: UInt32, sectionIndex: Int) -> ListingMappingState {
+        guard let markers = mappingSymbols[sectionIndex] else { return .code }
+        let next = firstMappingSymbol(after: address, in: markers)
+        return next == 0 ? .code : markers[next - 1].state
     }
 
     /// How many bytes of data objdump shows as one item: up to a word, cut at the next mapping
     /// symbol or the section end, and never 3.
     private func dataLength(at address: UInt32, sectionIndex: Int, sectionEnd: UInt32) -> Int {
         var length: UInt32 = 4
-        if let next = symbols.first(where: {
-            Int($0.sectionIndex) == sectionIndex && $0.value > address && $0.mappingState != nil
-        }) {
-            length = min(length, next.value - address)
+        let markers = mappingSymbols[sectionIndex] ?? []
+        let next = firstMappingSymbol(after: address, in: markers)
+        if next < markers.count {
+            length = min(length, markers[next].value - address)
         } else {
             length = min(length, sectionEnd &- address)
         }
@@ -351,7 +379,7 @@ struct ListingWriter {
         let available = min(length, bytes.count - offset)
         switch length {
         case 2:
-            return ".2byte\t0x" + hex(Self.littleEndian(bytes, offset, 2))
+            return ".2byte\t0x" + Disassembler.hex(Self.littleEndian(bytes, offset, 2))
         case 4:
             // A word cut short by the section end decodes from the bytes that are there.
             let word = UInt32(truncatingIfNeeded: Self.littleEndian(bytes, offset, available & ~1))
@@ -365,7 +393,7 @@ struct ListingWriter {
             }
             return text
         case 8 where available == 8:
-            return ".8byte\t0x" + hex(Self.littleEndian(bytes, offset, 8))
+            return ".8byte\t0x" + Disassembler.hex(Self.littleEndian(bytes, offset, 8))
         default:
             let shown = bytes[offset..<offset + available].map { "0x" + Self.padded(UInt64($0), 2) }
             return ".byte\t" + shown.joined(separator: ", ")
@@ -474,7 +502,7 @@ struct ListingWriter {
     }
 
     static func padded(_ value: UInt64, _ digits: Int) -> String {
-        let text = hex(value)
+        let text = Disassembler.hex(value)
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }

@@ -65,7 +65,7 @@ struct RenderedInstruction {
         var parts = operands
         if let target {
             if !parts.isEmpty { parts += "," }
-            parts += targetPrefix + hex(target)
+            parts += targetPrefix + Disassembler.hex(target)
         }
         return parts.isEmpty ? mnemonic : mnemonic + "\t" + parts
     }
@@ -73,20 +73,22 @@ struct RenderedInstruction {
     var text: String { text() }
 }
 
-@inline(__always) func hex<T: BinaryInteger>(_ value: T) -> String { String(value, radix: 16) }
 
 extension Disassembler {
+    /// Lowercase hex without leading zeros, objdump's way of writing numbers and addresses.
+    static func hex<T: BinaryInteger>(_ value: T) -> String { String(value, radix: 16) }
+
     func name(_ register: Register) -> String {
         useABINames ? register.abiName : "x\(register.number)"
     }
 
     func csrName(_ number: UInt16) -> String {
-        Disassembler.csrNames[number] ?? "0x" + hex(number)
+        Disassembler.csrNames[number] ?? "0x" + Disassembler.hex(number)
     }
 
     /// The word objdump could not decode, printed as data.
     static func rawWord(_ word: UInt32) -> RenderedInstruction {
-        RenderedInstruction(".4byte", "0x" + hex(word))
+        RenderedInstruction(".4byte", "0x" + Disassembler.hex(word))
     }
 
     func render(_ instruction: Instruction, at address: UInt32) -> RenderedInstruction {
@@ -107,7 +109,7 @@ extension Disassembler {
             return RenderedInstruction("unimp")
 
         case .lui, .auipc:
-            return RenderedInstruction(op.mnemonic, "\(rd),0x" + hex(UInt32(bitPattern: imm) >> 12))
+            return RenderedInstruction(op.mnemonic, "\(rd),0x" + Disassembler.hex(UInt32(bitPattern: imm) >> 12))
 
         case .jal:
             let target = address &+ UInt32(bitPattern: imm)
@@ -176,7 +178,7 @@ extension Disassembler {
             return RenderedInstruction(aliases ? "and" : "andi", "\(rd),\(rs1),\(imm)")
         case .slli, .srli, .srai:
             let mnemonic = aliases ? String(op.mnemonic.dropLast()) : op.mnemonic
-            return RenderedInstruction(mnemonic, "\(rd),\(rs1),0x" + hex(imm))
+            return RenderedInstruction(mnemonic, "\(rd),\(rs1),0x" + Disassembler.hex(imm))
 
         case .sub where aliases && i.rs1 == zero:
             return RenderedInstruction("neg", "\(rd),\(rs2)")

@@ -107,6 +107,7 @@ fileprivate enum GNUBinutils {
     static let linker = "\(directory)/riscv64-unknown-elf-ld"
     static let objdump = "\(directory)/riscv64-unknown-elf-objdump"
     static let objcopy = "\(directory)/riscv64-unknown-elf-objcopy"
+    static let compiler = "\(directory)/riscv64-unknown-elf-gcc"
 
     static var isInstalled: Bool {
         [assembler, linker, objdump, objcopy].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
@@ -405,6 +406,15 @@ struct DisassemblerObjdumpTests {
           li a0,1
           jal far_away
           ret
+        .globl a_small, b_large
+        .type a_small,@function
+        .type b_large,@function
+        .size a_small,4
+        .size b_large,8
+        a_small:
+        b_large:
+          j a_small
+          j b_large
         .type table,@object
         table:
           .word 0x12345678, 0
@@ -457,6 +467,47 @@ struct DisassemblerObjdumpTests {
             let stripped = directory.appendingPathComponent("stripped.elf")
             try GNUBinutils.run(GNUBinutils.objcopy, ["--strip-all", executable.path, stripped.path])
             try compareListing(of: stripped)
+        }
+    }
+
+    static let cProgram = """
+        static volatile int counter;
+        int table[16] = {1, 2, 3};
+        const char *names[] = {"zero", "one", "two"};
+
+        __attribute__((noinline)) int classify(int x) {
+            switch (x) {
+            case 0: return 10; case 1: return 21; case 2: return 32; case 3: return 43;
+            case 4: return 54; case 5: return 65; default: return -1;
+            }
+        }
+
+        __attribute__((noinline)) int mix(int a, int b) { return a * b + (a >> 3) / (b | 1) - (unsigned)a % 7u; }
+
+        void _start(void) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) { sum += table[i] * classify(i); counter += names[i % 3][0]; }
+            sum += mix(sum, counter);
+            asm volatile ("csrw mscratch, %0; fence; ecall" :: "r"(sum));
+            for (;;) {}
+        }
+        """
+
+    /// Real compiler output: jump tables, gp-relative data, calls, M-extension arithmetic.
+    /// (Debian's cross compiler ships no RV32 libgcc, so the program needs none.)
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: GNUBinutils.compiler),
+                   "riscv64-unknown-elf-gcc is not installed (apt-get install gcc-riscv64-unknown-elf)"))
+    func compiledProgramListingMatchesObjdump() throws {
+        try GNUBinutils.withTemporaryDirectory { directory in
+            let source = directory.appendingPathComponent("program.c")
+            try Self.cProgram.write(to: source, atomically: true, encoding: .utf8)
+            let executable = directory.appendingPathComponent("program.elf")
+            try GNUBinutils.run(GNUBinutils.compiler, [
+                "-march=rv32ima_zicsr", "-mabi=ilp32", "-O2", "-nostdlib", "-static",
+                "-Wl,-Ttext=0x80000000", source.path, "-o", executable.path])
+            try compareListing(of: executable)
+            try compareListing(of: executable, options: ["-M", "no-aliases,numeric"],
+                               disassembler: Disassembler(useABINames: false, usePseudoInstructions: false))
         }
     }
 }
