@@ -13,6 +13,8 @@
 ///   those encodings printed as `.2byte`/`.4byte`, where objdump would decode them.
 /// - Weak symbols rank like local ones when several symbols share an address
 ///   (`ELFFile.Symbol` does not say which non-global symbols are weak).
+/// - An instruction cut short by the section end or by the next symbol is decoded from the
+///   bytes that are there; objdump prints "Address 0x... is out of bounds." instead.
 extension Disassembler {
     /// objdump -d's text for every executable section of `elf`, as if the file were `fileName`.
     public func listing(of elf: ELFFile, fileName: String) -> String {

@@ -17,6 +17,11 @@
 /// - RV64-only shift encodings (`slli`/`srli`/`srai` with shamt[5] set) are illegal on RV32 and
 ///   print as `.4byte`; objdump prints them as shifts by 32...63.
 /// - `uret` and `dret` (N extension and debug mode, not part of VirtLab's ISA) print as `.4byte`.
+///
+/// `format` sees one 32-bit word, so a word that is not a 32-bit encoding (zero, say, or
+/// anything whose low bits are not `11`) prints as `.4byte 0x0`. A listing splits such bytes
+/// the way objdump does: 16-bit parcels as `.2byte 0x...` (VirtLab has no C extension, and
+/// neither has an ELF assembled for it), longer encodings as `.8byte`/`.byte`, zero runs as `...`.
 public struct Disassembler: Sendable {
     /// Print `a0` (ABI names) rather than `x10`.
     public var useABINames: Bool

@@ -84,6 +84,32 @@ import Testing
         #expect(text(0x0000_006F, at: 0x8000_0010) == "j\t80000010")
     }
 
+    /// A listing of a hand-made ELF whose sections end inside instructions and whose symbols sit
+    /// in odd places: every byte is accounted for and nothing traps.
+    @Test func listingSurvivesTruncatedInstructionsAndOddSymbols() {
+        // nop, then a 48-bit encoding cut short by the section end.
+        let text: [UInt8] = [0x13, 0x00, 0x00, 0x00, 0x1F, 0x00, 0x00]
+        let header = [UInt8](repeating: 0, count: 64)
+        let section = ELFFile.Section(name: ".text", type: 1, flags: 0x6, address: 0x8000_0000,
+                                      offset: UInt32(header.count), size: UInt32(text.count))
+        func symbol(_ name: String, _ value: UInt32, _ kind: ELFFile.Symbol.Kind = .function) -> ELFFile.Symbol {
+            ELFFile.Symbol(name: name, value: value, size: 0, kind: kind, isGlobal: true, sectionIndex: 1)
+        }
+        let elf = ELFFile(type: .executable, entry: 0x8000_0000, segments: [],
+                          sections: [ELFFile.Section(name: "", type: 0, flags: 0, address: 0, offset: 0, size: 0), section],
+                          symbols: [symbol("inside", 0x8000_0002), symbol("past_end", 0x8000_1000),
+                                    symbol("table", 0x8000_0004, .object), symbol("$d", 0x8000_0006, .none)],
+                          bytes: header + text)
+        let listing = Disassembler().listing(of: elf, fileName: "odd.elf")
+        #expect(listing.hasPrefix("\nodd.elf:     file format elf32-littleriscv\n\n\nDisassembly of section .text:\n"))
+        // The block before `inside` ends inside the nop. objdump then reports "Address 0x80000000
+        // is out of bounds"; VirtLab decodes the word and leaves out bytes past the block end.
+        #expect(listing.contains("80000000 <inside-0x2>:\n80000000:\t          \tnop\n"))
+        #expect(listing.contains("80000002 <inside>:\n\t...\n"))
+        #expect(listing.contains("80000004 <table>:\n"))
+        #expect(listing.hasSuffix("\n"))
+    }
+
     @Test func noAliasesAndNumericMatchObjdumpOptions() {
         #expect(text(0x0000_0013, noAliases) == "addi\tzero,zero,0")
         #expect(text(0x0000_8067, noAliases) == "jalr\tzero,0(ra)")
