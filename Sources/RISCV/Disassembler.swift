@@ -33,8 +33,8 @@ public struct Disassembler: Sendable {
         self.usePseudoInstructions = usePseudoInstructions
     }
 
-    /// objdump's text for one instruction at `address`, e.g. `addi\ta0,a0,1`, `lw\ta5,-20(s0)`,
-    /// `j\t80000010`. Branch and jump targets are absolute addresses in hex; naming them
+    /// objdump's text for one instruction at `address`, e.g. `lw\ta5,-20(s0)`, `j\t80000010`,
+    /// `add\ta0,a0,1` (binutils 2.40's spelling of `addi a0,a0,1`; `addi\ta0,a0,1` without aliases). Branch and jump targets are absolute addresses in hex; naming them
     /// (`<main+0x10>`) and the `# address` comments objdump adds after `auipc`/`lui` pairs need
     /// the whole program, so `listing(of:fileName:)` adds those.
     public func format(_ instruction: Instruction, at address: UInt32) -> String {
@@ -64,7 +64,7 @@ struct RenderedInstruction {
         self.addressBase = addressBase
     }
 
-    /// The text with the target written as a bare hex number (`prefix` is "0x" when the
+    /// The text with the target written as a bare hex number (`targetPrefix` is "0x" when the
     /// program has no symbols at all, as objdump does).
     func text(targetPrefix: String = "") -> String {
         var parts = operands
