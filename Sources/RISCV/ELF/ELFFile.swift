@@ -97,7 +97,7 @@ extension ELFFile {
 
     /// Parses an ELF32 little-endian RISC-V file.
     public init(bytes: [UInt8]) throws(ELFError) {
-        var reader = ByteReader(bytes: bytes)
+        let reader = ByteReader(bytes: bytes)
         guard bytes.count >= 4, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else {
             throw ELFError("not an ELF file (bad magic number)")
         }
