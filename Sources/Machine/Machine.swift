@@ -33,9 +33,6 @@ public final class Machine {
 
     /// Three direct-mapped TLBs (fetch, load, store), `TLB.entriesPerKind` entries each.
     let tlb: UnsafeMutablePointer<TLBEntry>
-    /// True while any TLB entry came from a superpage: an SFENCE.VMA for one address must then
-    /// drop everything, since one leaf PTE backs many 4 KiB entries.
-    var tlbHoldsSuperpageEntries = false
     /// Translation contexts folded into TLB tags, so switching privilege (or SUM/MXR/MPRV) needs no flush.
     var fetchContext: UInt32 = 0
     var dataContext: UInt32 = 0
@@ -135,7 +132,6 @@ public final class Machine {
     /// a mapping; adding a mapping needs no flush, since failed walks are never cached.
     public func flushTLB() {
         TLB.flushAll(tlb)
-        tlbHoldsSuperpageEntries = false
     }
 
     // MARK: Physical memory for the host
