@@ -225,6 +225,9 @@ public final class Machine {
                 pendingStop = nil
                 return stop
             }
+            // The limit comes before interrupts: after exactly N retirements nothing else has
+            // happened, and a pending interrupt is taken at the start of the next run.
+            if state.pointee.retired >= limit { return .instructionLimit }
             refreshDevicePending()
             if let cause = takeableInterrupt() {
                 waitingForInterrupt = false
@@ -236,7 +239,6 @@ public final class Machine {
                 continue
             }
             let retired = state.pointee.retired
-            if retired >= limit { return .instructionLimit }
             var stopAt = limit
             // End the engine's run exactly when the timer fires, so the interrupt is taken at the
             // same instruction by every engine and every run.
