@@ -125,6 +125,15 @@ import Machine
         #expect(message.contains("12345678"))
     }
 
+    @Test func misalignedPCFromTheHostIsAMisalignedFetch() throws {
+        let machine = try makeMachine()
+        machine.pc = ramBase + 2
+        #expect(machine.run(maxInstructions: 1) == .instructionLimit)
+        #expect(machine.readCSR(CSR.mcause) == 0)
+        #expect(machine.readCSR(CSR.mtval) == ramBase + 2)
+        #expect(machine.pc == handlerAddress)
+    }
+
     // MARK: Linux user mode
 
     @Test func interceptedUserTrapsLeaveTheHartUntouched() throws {

@@ -41,6 +41,12 @@ enum Interpreter {
             machine.raiseException(cause, value: value, pc: pc)
         }
 
+        // Jumps, branches, xRET and trap vectors only produce 4-aligned pcs; a misaligned one can
+        // only come from the host (a pc it set, an ELF entry point), and is a misaligned fetch.
+        if pc & 3 != 0 && retired < stopAt {
+            return raise(ExceptionCause.instructionAddressMisaligned, pc)
+        }
+
         while retired < stopAt {
             let page = pc & ~0xFFF
             if page != fetchPageAddress {
