@@ -38,9 +38,9 @@ import Machine
         let elf = directory.appendingPathComponent("\(name).elf").path
         let assembled = try runTool(assembler, ["-march=rv32ima_zicsr_zifencei", "-mabi=ilp32", "-o", object, source])
         guard assembled.status == 0 else { throw ToolFailure(output: assembled.output) }
-        // -N keeps the ELF headers out of the loadable segment; otherwise ld puts them in a segment
-        // just below 0x8000_0000, which QEMU ignores and VirtLab's loader rejects (it is outside RAM).
-        let linked = try runTool(linker, ["--no-warn-rwx-segments", "-m", "elf32lriscv", "-N", "-Ttext", "0x80000000", "-o", elf, object])
+        // ld's default layout puts the ELF headers in the first segment, just below 0x8000_0000:
+        // both loaders must skip that part (no section lives there).
+        let linked = try runTool(linker, ["-m", "elf32lriscv", "-Ttext", "0x80000000", "-o", elf, object])
         guard linked.status == 0 else { throw ToolFailure(output: linked.output) }
         return elf
     }
