@@ -306,3 +306,7 @@ public final class Machine {
         return Int(offset)
     }
 }
+
+/// A machine's state is mutated by every step without locks: it belongs to one thread at a time.
+@available(*, unavailable, message: "a Machine is confined to the thread that runs it")
+extension Machine: Sendable {}
