@@ -1,0 +1,19 @@
+/// How to build a `Machine`: the board is QEMU's `virt` memory map; only these knobs vary.
+public struct MachineConfiguration: Sendable, Equatable {
+    /// Bytes of RAM at `0x8000_0000` (QEMU `virt`'s DRAM base). Must be a positive multiple of 4 KiB,
+    /// at most 2 GiB (the RAM must end inside the 32-bit physical address space the bus decodes).
+    public var ramSize: Int = 128 << 20
+
+    /// Deterministic time: the CLINT's `mtime` (and so the `time` CSR) advances by one every
+    /// `instructionsPerTimerTick` retired instructions. Guest time never depends on the host clock,
+    /// so a run repeats exactly. Must be at least 1.
+    public var instructionsPerTimerTick: UInt64 = 1
+
+    /// Linux user mode: a trap taken *from U-mode* (ECALL, page fault, illegal instruction,
+    /// breakpoint, misaligned access, or an interrupt) does not enter the guest's trap vector.
+    /// `run()` returns `.userTrap` and the hart's architectural state is untouched: `pc` is the
+    /// trapping instruction, no CSR changed. The host-side "kernel" handles it and calls `run()` again.
+    public var interceptUserTraps: Bool = false
+
+    public init() {}
+}
