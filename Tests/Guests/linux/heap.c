@@ -61,8 +61,11 @@ int guest_main(int argc, char **argv, char **envp, u32 *auxv) {
     say("an impossible break is refused (old break returned)", refused == before);
     say("a break below the start is refused", (char *)sys_brk(initial - 4096) == before);
 
-    /* Give back the last 3 pages' worth, dirty what remains, grow again: the new part is zero. */
-    char *top = before;
+    /* Round the break up to a page, dirty the last 20000 bytes, give back 3 whole pages and take
+     * them again: they read as zero. (Within a page Linux keeps old bytes, so only whole pages
+     * given back are promised to come back zeroed.) */
+    char *top = (char *)(((u32)before + 4095) & ~4095u);
+    say("rounding the break up to a page works", (char *)sys_brk(top) == top);
     memset(top - 20000, 0xAB, 20000);
     char *lowered = (char *)sys_brk(top - 12288);
     say("shrinking returns the new break", lowered == top - 12288);

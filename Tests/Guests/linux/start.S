@@ -1,6 +1,7 @@
 # The process entry point: the kernel (vlab's LinuxProcess or qemu-riscv32) jumps here in
 # U-mode with sp pointing at argc, then argv[], NULL, envp[], NULL, auxv pairs, AT_NULL.
 # No libc: set up gp, hand the initial stack pointer to C, never return.
+    .file "start.S"         # else the assembler names a temporary file, and builds differ
     .section .text._start, "ax"
     .globl _start
 _start:
