@@ -8,9 +8,6 @@ struct LinuxExecutableImage {
         var end: UInt32  // exclusive
         var data: [UInt8]
         var permissions: UserAddressSpace.Permissions
-        var pageCount: Int {
-            Int((LinuxUserLayout.pageUp(end) - LinuxUserLayout.pageDown(start)) / LinuxUserLayout.pageSize)
-        }
     }
 
     var segments: [Segment] = []

@@ -75,10 +75,16 @@ public final class LinuxProcess {
 
         // The segments: map every page they touch, then copy the file bytes in (the rest is the
         // zero-filled bss, and fresh frames are zero).
-        let needed = image.segments.reduce(0) { $0 + $1.pageCount } + 2
+        var segmentPages = Set<UInt32>()
+        for segment in image.segments {
+            segmentPages.formUnion(stride(from: LinuxUserLayout.pageDown(segment.start), to: segment.end,
+                                          by: Int(LinuxUserLayout.pageSize)).map { $0 >> 12 })
+        }
+        // Each page, each level-0 table those pages need, and the stack's level-0 table.
+        let needed = segmentPages.count + Set(segmentPages.map { $0 >> 10 }).count + 1
         guard needed <= memory.availableFrames else {
-            throw LinuxError("the program's segments need \(needed) pages of RAM; the machine has \(memory.availableFrames) free "
-                + "(\(machine.configuration.ramSize >> 20) MiB)")
+            throw LinuxError("the program's segments need \(needed) pages of RAM with their page tables; the machine has "
+                + "\(memory.availableFrames) free (\(machine.configuration.ramSize >> 10) KiB)")
         }
         for segment in image.segments {
             var page = LinuxUserLayout.pageDown(segment.start)
