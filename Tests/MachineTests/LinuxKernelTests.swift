@@ -180,8 +180,7 @@ struct LinuxKernelTests {
             "openat(AT_FDCWD,\"\(input.path)\",O_RDONLY) = 3",
             "read(3,0x",
             "llseek(3,0,10,0x",
-            "llseek(3,0,0,0x", // SEEK_END comes with -5: high -1 below
-            "llseek(3,-1,-5,0x",
+            "llseek(3,4294967295,4294967291,0x",  // -5 from SEEK_END: the halves print unsigned, as in qemu
             ",SEEK_END) = 0",
             ",UNKNOWN) = -1 errno=22 (Invalid argument)",
             "close(3) = -1 errno=9 (Bad file descriptor)",
@@ -194,7 +193,7 @@ struct LinuxKernelTests {
             "exit_group(0)",
         ]
         let all = run.trace.joined(separator: "\n")
-        for fragment in expectedLines where fragment != "llseek(3,0,0,0x" {
+        for fragment in expectedLines {
             #expect(all.contains(fragment), "trace lacks \(fragment.debugDescription):\n\(all)")
         }
         #expect(run.trace.last == "exit_group(0)")
@@ -203,7 +202,7 @@ struct LinuxKernelTests {
     @Test func signalDeathIsTracedWithItsAddress() throws {
         let run = try LinuxGuests.runVlab("signals", ["null"])
         #expect(run.ending == .killed(11))
-        #expect(run.trace.last == "--- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=0x00000000} ---")
+        #expect(run.trace.last == "--- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=NULL} ---")
         let rodata = try LinuxGuests.runVlab("signals", ["rodata"])
         #expect(rodata.trace.last?.hasPrefix("--- SIGSEGV {si_signo=SIGSEGV, si_code=2, si_addr=0x000") == true)
     }

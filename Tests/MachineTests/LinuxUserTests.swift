@@ -73,3 +73,114 @@ struct LinuxUserTests {
         #expect(vlab.ending == qemu.ending)
     }
 }
+
+/// File I/O, the strace format and the committed images: each against its peer.
+@Suite("Linux user mode: files, trace, images")
+struct LinuxUserPeerTests {
+    static let qemuMissing: Comment = "qemu-riscv32 is not installed: no comparison with it"
+
+    /// A deterministic input file of a few kilobytes, so reads take several calls.
+    static func makeInput(in directory: URL) throws -> URL {
+        var text = ""
+        for i in 0..<300 { text += "line \(i): the quick brown fox \(i * 7919 % 1000)\n" }
+        let url = directory.appendingPathComponent("input.txt")
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    @Test func fileIOReadsSeeksAndWritesHostFiles() throws {
+        let scratch = try LinuxGuests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let input = try Self.makeInput(in: scratch)
+        let output = scratch.appendingPathComponent("vlab-output.txt")
+        let run = try LinuxGuests.runVlab("fileio", [input.path, output.path])
+        #expect(run.ending == .exited(0), "\(run.errorText)")
+        let size = try Data(contentsOf: input).count
+        #expect(run.text.contains("size=\(size)\nis regular file=1\nbytes read=\(size)\n"))
+        #expect(run.text.contains("position=10\nread after seek=16\ne quick brown fo\n"))
+        #expect(run.text.contains("open missing=-2\nwrite to bad fd=-9\nfstat bad fd=-9\nread into unmapped memory=-14\n"))
+        #expect(try String(contentsOf: output, encoding: .utf8) == "line one\nline two\nline three\n")
+    }
+
+    @Test(.enabled(if: LinuxGuests.qemu != nil, qemuMissing))
+    func fileIOMatchesQEMU() throws {
+        let scratch = try LinuxGuests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let input = try Self.makeInput(in: scratch)
+        let vlabOutput = scratch.appendingPathComponent("vlab.txt"), qemuOutput = scratch.appendingPathComponent("qemu.txt")
+        let vlab = try LinuxGuests.runVlab("fileio", [input.path, vlabOutput.path])
+        let qemu = try LinuxGuests.runQEMU("fileio", [input.path, qemuOutput.path])
+        #expect(vlab.text == qemu.text)
+        #expect(vlab.stderr == qemu.stderr)
+        #expect(vlab.ending == qemu.ending)
+        #expect(try Data(contentsOf: vlabOutput) == Data(contentsOf: qemuOutput))
+    }
+
+    /// qemu's trace with what legitimately differs taken out: its pid prefix, stack addresses
+    /// (its stack is near 0x40800000, vlab's below 0xc0000000), pid values, clock readings.
+    static func normalized(_ lines: [String]) -> [String] {
+        lines.map { line in
+            var l = line
+            if let space = l.firstIndex(of: " "), l[..<space].allSatisfy(\.isNumber) { l = String(l[l.index(after: space)...]) }
+            if l.hasPrefix("getpid() = ") { l = "getpid() = PID" }
+            if l.hasPrefix("set_tid_address("), let eq = l.range(of: " = ") { l = String(l[..<eq.lowerBound]) + " = PID" }
+            if let brace = l.range(of: " ({tv_sec") { l = String(l[..<brace.lowerBound]) }
+            // Any 0x number at or above 0x40000000 is a stack address in both layouts.
+            var out = "", rest = Substring(l)
+            while let r = rest.range(of: "0x") {
+                out += rest[..<r.lowerBound]
+                let digits = rest[r.upperBound...].prefix { $0.isHexDigit }
+                if let v = UInt32(digits, radix: 16), v >= 0x4000_0000 { out += "STACK" } else { out += "0x" + digits }
+                rest = rest[r.upperBound...].dropFirst(digits.count)
+            }
+            return out + rest
+        }
+    }
+
+    @Test(.enabled(if: LinuxGuests.qemu != nil, qemuMissing),
+          arguments: [["hello"], ["heap"], ["compute"], ["fileio", "INPUT", "OUTPUT"], ["signals", "null"], ["signals", "illegal"]])
+    func straceMatchesQEMUStrace(_ command: [String]) throws {
+        let scratch = try LinuxGuests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let input = try Self.makeInput(in: scratch).path
+        let arguments = command.dropFirst().map { $0 == "INPUT" ? input : $0 == "OUTPUT" ? scratch.appendingPathComponent("out").path : $0 }
+        let vlab = try LinuxGuests.runVlab(command[0], arguments)
+        let qemu = try LinuxGuests.runQEMU(command[0], arguments, strace: true)
+        // These guests write nothing to stderr, so qemu's stderr is its trace alone.
+        let qemuTrace = qemu.errorText.split(separator: "\n").map(String.init)
+        #expect(Self.normalized(vlab.trace) == Self.normalized(qemuTrace))
+    }
+
+    @Test(.enabled(if: LinuxGuests.gcc != nil, "riscv64-unknown-elf-gcc is not installed: committed images not rebuilt"))
+    func committedImagesMatchAFreshBuild() throws {
+        let scratch = try LinuxGuests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let build = Process()
+        build.executableURL = LinuxGuests.directory.appendingPathComponent("build.sh")
+        build.arguments = [scratch.path]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        for program in LinuxGuests.programs {
+            let committed = try Data(contentsOf: URL(fileURLWithPath: LinuxGuests.path(program)))
+            let fresh = try Data(contentsOf: scratch.appendingPathComponent("\(program).elf"))
+            #expect(committed == fresh, "\(program).elf is stale: run Tests/Guests/linux/build.sh and commit the images")
+        }
+    }
+
+    /// Billions of instructions: the debug build is slow, so this runs only when asked.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VLAB_LONG_TESTS"] == "1",
+                   "set VLAB_LONG_TESTS=1 to run the multi-billion-instruction guest"))
+    func longRunPrintsWhatQEMUPrints() throws {
+        let vlab = try LinuxGuests.runVlab("long", maxInstructions: nil)
+        #expect(vlab.text.hasPrefix("round 0: sum="))
+        guard case .exited = vlab.ending else {
+            Issue.record("long did not exit: \(vlab.ending)")
+            return
+        }
+        guard LinuxGuests.qemu != nil else { return }
+        let qemu = try LinuxGuests.runQEMU("long")
+        #expect(vlab.text == qemu.text)
+        #expect(vlab.ending == qemu.ending)
+    }
+}

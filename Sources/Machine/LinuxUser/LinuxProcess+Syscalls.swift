@@ -183,7 +183,7 @@ extension LinuxProcess {
         let fd = Int32(bitPattern: a[0])
         let whence = a[4]
         let whenceNames = ["SEEK_SET", "SEEK_CUR", "SEEK_END", "SEEK_DATA", "SEEK_HOLE"]
-        let shown = "\(fd),\(Int32(bitPattern: a[1])),\(Int32(bitPattern: a[2])),\(Trace.pointer(a[3])),"
+        let shown = "\(fd),\(a[1]),\(a[2]),\(Trace.pointer(a[3])),"
             + (whence < 5 ? whenceNames[Int(whence)] : "UNKNOWN")
         let offset = Int64(bitPattern: UInt64(a[1]) << 32 | UInt64(a[2]))
         guard let host = files.hostDescriptor(for: fd) else { return .failure(.EBADF, shown) }

@@ -229,7 +229,7 @@ public final class LinuxProcess {
     /// The default action of these signals: the process dies. The trace line is strace's.
     private func kill(_ signal: Int32, code: Int32, address: UInt32) -> LinuxExit {
         let name = LinuxSignal.name(signal)
-        strace?("--- \(name) {si_signo=\(name), si_code=\(code), si_addr=0x\(hex(address))} ---")
+        strace?("--- \(name) {si_signo=\(name), si_code=\(code), si_addr=\(Trace.pointer(address))} ---")
         return .killed(signal: signal)
     }
 }
