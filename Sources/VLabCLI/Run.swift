@@ -25,6 +25,11 @@ extension VLab {
         @Argument(parsing: .captureForPassthrough, help: "Arguments passed to the program.")
         var arguments: [String] = []
 
+        /// The guest sees vlab's own environment, as under qemu-riscv32.
+        func hostEnvironment() -> [String] {
+            ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted()
+        }
+
         func run() throws {
             let elf = try readELF(program)
             let machine: Machine
@@ -39,7 +44,7 @@ extension VLab {
             do {
                 process = try LinuxProcess(
                     machine: machine, executable: elf, arguments: [program] + arguments,
-                    environment: LinuxProcess.defaultEnvironment)
+                    environment: hostEnvironment())
             } catch {
                 throw CommandFailure("\(program): \(error)")
             }

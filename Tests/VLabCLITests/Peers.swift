@@ -38,8 +38,8 @@ enum Peers {
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
         try Data(standardInput).write(to: inURL)
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -61,7 +61,9 @@ enum Peers {
     }
 
     /// Assembles and links one source with GNU as + ld at 0x80000000; returns the ELF's path.
-    static func gnuBuild(_ source: URL, into directory: URL) throws -> URL {
+    /// `layout` is VirtLab's (the assembler's linker script) or ld's default with -Ttext.
+    enum Layout { case virtLab, ldDefault }
+    static func gnuBuild(_ source: URL, into directory: URL, layout: Layout = .ldDefault) throws -> URL {
         guard let gnuAs, let gnuLd else { throw PeerFailure("GNU binutils for riscv64-unknown-elf are not installed") }
         let name = source.deletingPathExtension().lastPathComponent
         let object = directory.appendingPathComponent(name + ".o")
@@ -69,7 +71,8 @@ enum Peers {
         let assembled = try run(gnuAs, ["-march=rv32ima_zicsr_zifencei", "-mabi=ilp32", "-mno-relax",
                                         "-I", source.deletingLastPathComponent().path, source.path, "-o", object.path])
         guard assembled.status == 0 else { throw PeerFailure("GNU as \(name): \(assembled.errorText)") }
-        let linked = try run(gnuLd, ["-m", "elf32lriscv", "--no-relax", "-T", linkerScript.path, object.path, "-o", elf.path])
+        let placement = layout == .virtLab ? ["-T", linkerScript.path] : ["-Ttext=0x80000000"]
+        let linked = try run(gnuLd, ["-m", "elf32lriscv", "--no-relax"] + placement + [object.path, "-o", elf.path])
         guard linked.status == 0 else { throw PeerFailure("GNU ld \(name): \(linked.errorText)") }
         return elf
     }

@@ -239,7 +239,7 @@ public struct ELFWriter: Sendable, Equatable {
 
         pad(to: 4)
         let sectionHeadersOffset = out.count
-        let symtabIndex = sections.count + 1
+        // .symtab is section sections.count + 1; its string table follows it.
         let strtabIndex = sections.count + 2
         let shstrtabIndex = sections.count + 3
         out += [UInt8](repeating: 0, count: ELFWriter.sectionHeaderSize)  // SHN_UNDEF
