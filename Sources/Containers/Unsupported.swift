@@ -49,6 +49,21 @@ public enum Layers {
     public static func diskUsage(_ path: String) -> UInt64 { 0 }
 }
 
+public struct ContainerBenchmark: Sendable {
+    public struct Report: Sendable {
+        public var runs: Int
+        public var containers: Int
+        public var shareMedianNanoseconds: UInt64
+        public var limitedMedianNanoseconds: UInt64
+        public var copyMedianNanoseconds: UInt64
+        public var imageBytes: UInt64
+        public var shareBytes: UInt64
+        public var copyBytes: UInt64
+    }
+    public init(runtime: ContainerRuntime, rootfs: String, scratch: String = "/var/tmp") {}
+    public func measure(runs: Int, containers: Int) throws(ContainerError) -> Report { throw unsupported }
+}
+
 public struct ContainerRuntime: Sendable {
     public var stateRoot: String
     public var initExecutable: String

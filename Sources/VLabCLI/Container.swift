@@ -152,6 +152,13 @@ struct ContainerRun: ParsableCommand {
         let exit = try containerAction { () throws(ContainerError) in try runtime.run(spec.configuration(arguments: command)) }
         if verbose {
             for limit in exit.appliedLimits { printToStandardError("vlab container: \(exit.id): limit \(limit)") }
+            let usage = exit.usage
+            var counters: [String] = []
+            if let value = usage.oomKills { counters.append("oom_kill=\(value)") }
+            if let value = usage.memoryPeakBytes { counters.append("memory_peak=\(value)") }
+            if let value = usage.pidsLimitHits { counters.append("pids_max_hits=\(value)") }
+            if let value = usage.cpuThrottledPeriods { counters.append("cpu_throttled_periods=\(value)") }
+            if !counters.isEmpty { printToStandardError("vlab container: \(exit.id): usage " + counters.joined(separator: " ")) }
             printToStandardError("vlab container: \(exit.id): exited with status \(exit.status) after \(exit.elapsedNanoseconds / 1_000_000) ms")
         }
         if let reason = exit.reason { printToStandardError("vlab container: \(exit.id): \(reason)") }
