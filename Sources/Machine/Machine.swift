@@ -33,9 +33,6 @@ public final class Machine {
 
     /// Three direct-mapped TLBs (fetch, load, store), `TLB.entriesPerKind` entries each.
     let tlb: UnsafeMutablePointer<TLBEntry>
-    /// True while any TLB entry came from a superpage: an SFENCE.VMA for one address must then
-    /// drop everything, since one leaf PTE backs many 4 KiB entries.
-    var tlbHoldsSuperpageEntries = false
     /// Translation contexts folded into TLB tags, so switching privilege (or SUM/MXR/MPRV) needs no flush.
     var fetchContext: UInt32 = 0
     var dataContext: UInt32 = 0
@@ -135,7 +132,6 @@ public final class Machine {
     /// a mapping; adding a mapping needs no flush, since failed walks are never cached.
     public func flushTLB() {
         TLB.flushAll(tlb)
-        tlbHoldsSuperpageEntries = false
     }
 
     // MARK: Physical memory for the host
@@ -187,14 +183,35 @@ public final class Machine {
     /// segment's bss part), sets pc to the entry point, and remembers `tohost`/`fromhost` for HTIF.
     /// Symbol values are taken as physical addresses, which holds for the bare-metal images
     /// (virtual = physical) that use HTIF.
+    ///
+    /// Every segment must lie in RAM, with one allowance: GNU ld, given `-Ttext=0x80000000`, puts the
+    /// ELF and program headers in the first segment just *below* that address. A part of a segment
+    /// outside RAM is skipped when the section headers show that no section's contents lie there
+    /// (QEMU's loader drops such bytes too). Anything else outside RAM is an error naming the segment.
     public func load(_ elf: ELFFile) throws(LoadError) {
-        let ramEnd = UInt64(Machine.ramBase) + UInt64(ramSize)
+        let ramStart = UInt64(Machine.ramBase)
+        let ramEnd = ramStart + UInt64(ramSize)
+        let allocatedSections = elf.sections.filter { $0.occupiesMemory && $0.size > 0 }
+        func holdsSection(_ start: UInt64, _ end: UInt64) -> Bool {
+            elf.sections.isEmpty || allocatedSections.contains { section in
+                UInt64(section.address) < end && start < UInt64(section.address) + UInt64(section.size)
+            }
+        }
+        var pieces: [(segment: ELFFile.Segment, start: UInt64, end: UInt64)] = []
         for (index, segment) in elf.segments.enumerated() where segment.memorySize > 0 {
             let start = UInt64(segment.physicalAddress)
             let end = start + UInt64(segment.memorySize)
-            guard start >= UInt64(Machine.ramBase), end <= ramEnd else {
-                throw LoadError("segment \(index) at physical 0x\(hex(segment.physicalAddress)) (0x\(String(segment.memorySize, radix: 16)) bytes) lies outside RAM 0x\(hex(Machine.ramBase))-0x\(hex(UInt32(ramEnd - 1)))")
+            let loadStart = max(start, ramStart), loadEnd = min(end, ramEnd)
+            var outside: [(UInt64, UInt64)] = []
+            if start < ramStart { outside.append((start, min(end, ramStart))) }
+            if end > ramEnd { outside.append((max(start, ramEnd), end)) }
+            for (partStart, partEnd) in outside {
+                let virtualStart = UInt64(segment.virtualAddress) + (partStart - start)
+                if holdsSection(virtualStart, virtualStart + (partEnd - partStart)) {
+                    throw LoadError("segment \(index) at physical 0x\(hex(segment.physicalAddress)) (0x\(String(segment.memorySize, radix: 16)) bytes) lies outside RAM 0x\(hex(Machine.ramBase))-0x\(hex(UInt32(ramEnd - 1)))")
+                }
             }
+            if loadStart < loadEnd { pieces.append((segment, loadStart, loadEnd)) }
         }
         guard elf.segments.contains(where: { segment in
             segment.executable && elf.entry >= segment.virtualAddress
@@ -202,13 +219,20 @@ public final class Machine {
         }) else {
             throw LoadError("entry point 0x\(hex(elf.entry)) is in no executable loaded segment")
         }
-        for segment in elf.segments where segment.memorySize > 0 {
-            let offset = Int(segment.physicalAddress - Machine.ramBase)
-            segment.data.withUnsafeBytes { bytes in
-                if let base = bytes.baseAddress { (ram + offset).copyMemory(from: base, byteCount: bytes.count) }
+        for (segment, start, end) in pieces {
+            // Bytes [start, end) of physical memory, taken from the segment at the same offset.
+            let skipped = Int(start - UInt64(segment.physicalAddress))
+            let count = Int(end - start)
+            let ramOffset = Int(start - ramStart)
+            let fileBytes = max(0, min(segment.data.count - skipped, count))
+            if fileBytes > 0 {
+                segment.data.withUnsafeBytes { bytes in
+                    (ram + ramOffset).copyMemory(from: bytes.baseAddress! + skipped, byteCount: fileBytes)
+                }
             }
-            let bssBytes = Int(segment.memorySize) - segment.data.count
-            if bssBytes > 0 { (ram + offset + segment.data.count).initializeMemory(as: UInt8.self, repeating: 0, count: bssBytes) }
+            if count > fileBytes {
+                (ram + ramOffset + fileBytes).initializeMemory(as: UInt8.self, repeating: 0, count: count - fileBytes)
+            }
         }
         tohostAddress = elf.symbol(named: "tohost")?.value
         fromhostAddress = elf.symbol(named: "fromhost")?.value
@@ -229,6 +253,9 @@ public final class Machine {
                 pendingStop = nil
                 return stop
             }
+            // The limit comes before interrupts: after exactly N retirements nothing else has
+            // happened, and a pending interrupt is taken at the start of the next run.
+            if state.pointee.retired >= limit { return .instructionLimit }
             refreshDevicePending()
             if let cause = takeableInterrupt() {
                 waitingForInterrupt = false
@@ -240,7 +267,6 @@ public final class Machine {
                 continue
             }
             let retired = state.pointee.retired
-            if retired >= limit { return .instructionLimit }
             var stopAt = limit
             // End the engine's run exactly when the timer fires, so the interrupt is taken at the
             // same instruction by every engine and every run.
@@ -280,3 +306,7 @@ public final class Machine {
         return Int(offset)
     }
 }
+
+/// A machine's state is mutated by every step without locks: it belongs to one thread at a time.
+@available(*, unavailable, message: "a Machine is confined to the thread that runs it")
+extension Machine: Sendable {}

@@ -8,15 +8,18 @@
 ///
 /// Decoding is a switch on the raw instruction word rather than `Instruction.decode`, because the
 /// interpreter needs only a few bit fields per instruction and building an `Instruction` value per
-/// step costs more than executing most instructions. Measured on this machine (release build, the
-/// loop in MachineTests/PerformanceTests.swift): see the number recorded next to `run`.
+/// step costs more than executing most instructions. Measured on the 2-core AMD EPYC build machine,
+/// release build (MachineTests/InterpreterSpeedTests.swift, `VLAB_SPEED=1`): `Instruction.decode`
+/// alone runs at 59 million decodes/s (17 ns each), which caps an interpreter built on it below
+/// 59 MIPS; this engine runs the test's 7-instruction ALU/load/store/branch loop at 150 MIPS
+/// (6.7 ns per instruction, decode included). With the other core busy both figures drop alike
+/// (45-50 million decodes/s against 112-116 MIPS). The block translator (a later engine) is where
+/// decoding once into `Instruction`s pays off.
 ///
 /// The engine stops after `stopAt` retirements, and after every instruction that may change what
 /// the run loop must look at (SYSTEM instructions, traps, stores that miss the fast path, atomics),
 /// so `Machine.run` sees interrupts and device effects at exact instruction boundaries.
 enum Interpreter {
-    // Measured 2025 on the 2-core AMD EPYC build machine, release build, a counted loop of
-    // addi/bne/add/lw/sw: see the report in the performance test; the throughput is printed there.
     static func run(_ machine: Machine, until stopAt: UInt64) {
         let state = machine.state
         let x = state.pointee.registers
@@ -37,6 +40,12 @@ enum Interpreter {
         @inline(__always) func raise(_ cause: UInt32, _ value: UInt32) {
             sync()
             machine.raiseException(cause, value: value, pc: pc)
+        }
+
+        // Jumps, branches, xRET and trap vectors only produce 4-aligned pcs; a misaligned one can
+        // only come from the host (a pc it set, an ELF entry point), and is a misaligned fetch.
+        if pc & 3 != 0 && retired < stopAt {
+            return raise(ExceptionCause.instructionAddressMisaligned, pc)
         }
 
         while retired < stopAt {

@@ -2,8 +2,10 @@
 struct TLBEntry {
     /// `vpn | context << 20`; `TLB.invalidTag` when empty.
     var tag: UInt32 = TLB.invalidTag
-    /// The physical page address (low 12 bits zero).
+    /// The physical page address in bits 31:12; bit 0 set if the entry came from a 4 MiB superpage
+    /// (SFENCE.VMA for any address inside the superpage must drop it).
     var physicalPage: UInt32 = 0
+    static let fromSuperpage: UInt32 = 1
     /// The page's bytes on the host when the page is plain RAM the engine may touch directly;
     /// nil for device pages and for the page holding HTIF `tohost` (stores there must be seen).
     var host: UnsafeMutableRawPointer? = nil
@@ -64,18 +66,20 @@ extension Machine {
         dataContext = data << 20
     }
 
-    /// SFENCE.VMA with an address: drop that page's entries. Entries are not ASID-tagged, so the
-    /// ASID operand is ignored (flushing more than asked is always allowed).
+    /// SFENCE.VMA with an address: drop the entries the leaf PTE for that address may have made:
+    /// the page's own, and, for a superpage, those of every 4 KiB page inside it. Entries are not
+    /// ASID-tagged, so the ASID operand is ignored (flushing more than asked is always allowed).
     func flushTLB(virtualAddress: UInt32) {
-        if tlbHoldsSuperpageEntries { flushAll(); return }
         let vpn = virtualAddress >> 12
-        for kind in 0..<3 {
-            let entry = tlb + kind * TLB.entriesPerKind + Int(vpn & UInt32(TLB.entriesPerKind - 1))
-            if entry.pointee.tag & 0xF_FFFF == vpn { entry.pointee.tag = TLB.invalidTag }
+        for i in 0..<TLB.entriesPerKind * 3 {
+            let entry = tlb[i]
+            guard entry.tag != TLB.invalidTag else { continue }
+            let entryVPN = entry.tag & 0xF_FFFF
+            if entryVPN == vpn || (entry.physicalPage & TLBEntry.fromSuperpage != 0 && entryVPN >> 10 == vpn >> 10) {
+                tlb[i].tag = TLB.invalidTag
+            }
         }
     }
-
-    func flushAll() { flushTLB() }
 
     /// Sv32 translation (privileged spec 4.3.2), for an access made at `privilege`.
     ///
@@ -157,8 +161,7 @@ extension Machine {
                 let holdsTohost = tohostAddress.map { $0 & ~0xFFF == page } ?? false
                 if !(access == .store && holdsTohost) { host = ram + offset }
             }
-            if superpage { tlbHoldsSuperpageEntries = true }
-            entry.pointee = TLBEntry(tag: vpn | context, physicalPage: page, host: host)
+            entry.pointee = TLBEntry(tag: vpn | context, physicalPage: page | (superpage ? TLBEntry.fromSuperpage : 0), host: host)
             return (entry, 0)
         }
     }
@@ -187,12 +190,12 @@ extension Machine {
     {
         let (entry, cause) = tlbEntry(virtualAddress, access)
         guard let entry else { return (0, nil, (cause, virtualAddress)) }
-        let first = entry.pointee.physicalPage | virtualAddress & 0xFFF
+        let first = entry.pointee.physicalPage & ~0xFFF | virtualAddress & 0xFFF
         guard Int(virtualAddress & 0xFFF) + size > 4096 else { return (first, nil, nil) }
         let nextPage = (virtualAddress | 0xFFF) &+ 1
         let (secondEntry, secondCause) = tlbEntry(nextPage, access)
         guard let secondEntry else { return (0, nil, (secondCause, nextPage)) }
-        return (first, secondEntry.pointee.physicalPage, nil)
+        return (first, secondEntry.pointee.physicalPage & ~0xFFF, nil)
     }
 
     /// A load the engine's fast path could not do: a TLB miss, a device, or an access that crosses a
