@@ -239,3 +239,6 @@ public final class LinuxProcess {
         return .killed(signal: signal)
     }
 }
+
+@available(*, unavailable, message: "a LinuxProcess is confined to the thread that runs its machine")
+extension LinuxProcess: Sendable {}
