@@ -49,6 +49,9 @@ public final class Machine {
     var waitingForInterrupt = false
     /// The last trap taken, to explain a trap loop in a `.guestFault` message.
     var lastTrap: Trap? = nil
+    /// Breakpoints and trap observers of a debugger or tracer (Sources/Machine/Debug); nil when
+    /// nobody debugs, which is all trap entry checks.
+    var debugHooks: DebugHooks? = nil
 
     public init(configuration: MachineConfiguration = .init()) throws(MachineError) {
         let size = configuration.ramSize

@@ -16,6 +16,7 @@ extension VLab {
                 """)
 
         @OptionGroup var execution: ExecutionOptions
+        @OptionGroup(title: "Debugging") var debugging: DebugOptions
 
         @Option(help: ArgumentHelp("RAM size in MiB.", valueName: "MiB"))
         var ram: Int = 128
@@ -40,7 +41,10 @@ extension VLab {
                 throw CommandFailure("\(name): \(error)")
             }
             let clock = Stopwatch()
-            let stop = machine.run(maxInstructions: execution.maxInstructions)
+            let stop = debugging.isActive
+                ? try debugging.drive(BareMetalTarget(machine: machine), name: name,
+                                      maxInstructions: execution.maxInstructions).stopReason
+                : machine.run(maxInstructions: execution.maxInstructions)
             if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
             switch stop {
             case .exited(let code):
