@@ -33,6 +33,7 @@ extension Machine {
     private func enterTrapTaken(_ trap: Trap, from: PrivilegeLevel) {
         let s = state
         let cause = trap.cause, value = trap.value, pc = trap.pc
+        trapLog?.append(TrapRecord(retired: s.pointee.retired, trap: trap))
         if configuration.interceptUserTraps && from == .user {
             s.pointee.pc = pc
             pendingStop = .userTrap(trap)
