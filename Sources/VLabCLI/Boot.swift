@@ -16,6 +16,7 @@ extension VLab {
                 """)
 
         @OptionGroup var execution: ExecutionOptions
+        @OptionGroup(title: "Debugging") var debugging: DebugOptions
 
         @Option(help: ArgumentHelp("RAM size in MiB.", valueName: "MiB"))
         var ram: Int = 128
@@ -32,6 +33,7 @@ extension VLab {
             let elf = try image.map(readELF) ?? DemoGuest.image()
             var configuration = MachineConfiguration()
             configuration.ramSize = ram << 20
+            configuration.engine = execution.engine
             let machine: Machine
             do {
                 machine = try Machine(configuration: configuration)
@@ -40,7 +42,10 @@ extension VLab {
                 throw CommandFailure("\(name): \(error)")
             }
             let clock = Stopwatch()
-            let stop = machine.run(maxInstructions: execution.maxInstructions)
+            let stop = debugging.isActive
+                ? try debugging.drive(BareMetalTarget(machine: machine), name: name,
+                                      maxInstructions: execution.maxInstructions).stopReason
+                : machine.run(maxInstructions: execution.maxInstructions)
             if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
             switch stop {
             case .exited(let code):

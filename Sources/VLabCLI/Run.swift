@@ -15,6 +15,7 @@ extension VLab {
                 """)
 
         @OptionGroup var execution: ExecutionOptions
+        @OptionGroup(title: "Debugging") var debugging: DebugOptions
 
         @Flag(help: "Print every system call the guest makes to stderr.")
         var strace = false
@@ -36,6 +37,7 @@ extension VLab {
             do {
                 var configuration = MachineConfiguration()
                 configuration.interceptUserTraps = true
+                configuration.engine = execution.engine
                 machine = try Machine(configuration: configuration)
             } catch {
                 throw CommandFailure("\(program): \(error)")
@@ -52,7 +54,9 @@ extension VLab {
                 process.strace = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
             let clock = Stopwatch()
-            let exit = process.run(maxInstructions: execution.maxInstructions)
+            let exit = debugging.isActive
+                ? try debugging.drive(process, name: program, maxInstructions: execution.maxInstructions).linuxExit
+                : process.run(maxInstructions: execution.maxInstructions)
             if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
             switch exit {
             case .exited(let status):

@@ -10,7 +10,7 @@ enum LinuxGuests {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Guests/linux")
 
-    static let programs = ["hello", "args", "upper", "status", "heap", "fileio", "sysinfo", "compute", "signals", "long"]
+    static let programs = ["hello", "args", "upper", "status", "heap", "fileio", "sysinfo", "compute", "signals", "long", "debuggee"]
 
     static func path(_ program: String) -> String { directory.appendingPathComponent("\(program).elf").path }
 

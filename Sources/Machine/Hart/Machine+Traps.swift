@@ -13,6 +13,27 @@ extension Machine {
         let s = state
         let from = s.pointee.privilege
         let trap = Trap(cause: cause, value: value, pc: pc)
+        // Debugging (Sources/Machine/Debug): a debugger's breakpoint stops the run instead of
+        // trapping; a trace hears of every other trap once it is taken.
+        if let hooks = debugHooks {
+            if debugInterceptsTrap(hooks, cause: cause, pc: pc) { return }
+            if let observer = hooks.trapObserver {
+                defer {
+                    let intercepted = configuration.interceptUserTraps && from == .user
+                    observer(TrapEvent(trap: trap, from: from, to: intercepted ? nil : s.pointee.privilege,
+                                       handler: s.pointee.pc))
+                }
+                return enterTrapTaken(trap, from: from)
+            }
+        }
+        enterTrapTaken(trap, from: from)
+    }
+
+    /// The trap entry proper (split from `enterTrap` so the trace can look at its result).
+    private func enterTrapTaken(_ trap: Trap, from: PrivilegeLevel) {
+        let s = state
+        let cause = trap.cause, value = trap.value, pc = trap.pc
+        trapLog?.append(TrapRecord(retired: s.pointee.retired, trap: trap))
         if configuration.interceptUserTraps && from == .user {
             s.pointee.pc = pc
             pendingStop = .userTrap(trap)

@@ -180,17 +180,31 @@ public final class LinuxProcess {
             let before = machine.retiredInstructions
             let stop = machine.run(maxInstructions: budget)
             if let b = budget { budget = b - min(b, machine.retiredInstructions - before) }
-            switch stop {
-            case .instructionLimit:
-                return .instructionLimit
-            case .guestFault(let message):
-                return end(.fault(message))
-            case .exited(let code):
-                // The process has no device mapped, so it cannot reach the test finisher or HTIF.
-                return end(.fault("the machine stopped with exit code \(code), which a user process cannot cause"))
-            case .userTrap(let trap):
-                if let outcome = handle(trap) { return end(outcome) }
-            }
+            if let outcome = settle(stop) { return outcome }
+        }
+    }
+
+    /// A debugger's or tracer's single step: runs until one instruction retires or one trap
+    /// reaches the kernel, which handles it (a system call completes, a page fault maps a page),
+    /// and returns. `.instructionLimit` means the process goes on.
+    public func singleStep() -> LinuxExit {
+        if let ending { return ending }
+        return settle(machine.run(maxInstructions: 1)) ?? .instructionLimit
+    }
+
+    /// What a stop of the machine means for the process: nil to keep running.
+    private func settle(_ stop: StopReason) -> LinuxExit? {
+        switch stop {
+        case .instructionLimit:
+            return .instructionLimit
+        case .guestFault(let message):
+            return end(.fault(message))
+        case .exited(let code):
+            // The process has no device mapped, so it cannot reach the test finisher or HTIF.
+            return end(.fault("the machine stopped with exit code \(code), which a user process cannot cause"))
+        case .userTrap(let trap):
+            if let outcome = handle(trap) { return end(outcome) }
+            return nil
         }
     }
 

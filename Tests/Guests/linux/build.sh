@@ -18,3 +18,7 @@ for program in hello args upper status heap fileio sysinfo compute signals long;
         -fno-tree-loop-distribute-patterns \
         -o "$out/$program.elf" "$program.c" runtime.c start.S -lgcc
 done
+# The debugging guest: -g -O0, with the build folder mapped to "." in the debug information so
+# the image does not depend on where it was built.
+"$CC" -march=rv32im -mabi=ilp32 -nostdlib -static -g -O0 -Wall -Wextra -fdebug-prefix-map="$here"=. \
+    -o "$out/debuggee.elf" debuggee.c runtime.c start.S -lgcc
