@@ -274,7 +274,10 @@ public final class Machine {
                 let untilTimer = clint.instructionsUntilTimer(retired: retired)
                 if untilTimer > 0 && untilTimer < stopAt - retired { stopAt = retired + untilTimer }
             }
-            Interpreter.run(self, until: stopAt)
+            switch configuration.engine {
+            case .interpreter: Interpreter.run(self, until: stopAt)
+            case .translator: Interpreter.run(self, until: stopAt)  // until the translator lands
+            }
         }
     }
 

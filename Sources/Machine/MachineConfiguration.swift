@@ -1,3 +1,12 @@
+/// The execution engines a `Machine` can run with.
+public enum ExecutionEngineKind: String, CaseIterable, Sendable {
+    /// Fetch, decode and execute one instruction at a time.
+    case interpreter
+    /// Translate each guest basic block once into pre-decoded threaded code, keep it in a code
+    /// cache keyed by physical address, and chain blocks to their successors.
+    case translator
+}
+
 /// How to build a `Machine`: the board is QEMU's `virt` memory map; only these knobs vary.
 public struct MachineConfiguration: Sendable, Equatable {
     /// Bytes of RAM at `0x8000_0000` (QEMU `virt`'s DRAM base). Must be a positive multiple of 4 KiB,
@@ -14,6 +23,10 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// `run()` returns `.userTrap` and the hart's architectural state is untouched: `pc` is the
     /// trapping instruction, no CSR changed. The host-side "kernel" handles it and calls `run()` again.
     public var interceptUserTraps: Bool = false
+
+    /// Which engine moves the hart forward. Both produce bit-for-bit the same architectural effects
+    /// (registers, memory, CSRs, traps, interrupt timing in retired instructions); they differ in speed.
+    public var engine: ExecutionEngineKind = .translator
 
     public init() {}
 }

@@ -32,6 +32,7 @@ extension VLab {
             let elf = try image.map(readELF) ?? DemoGuest.image()
             var configuration = MachineConfiguration()
             configuration.ramSize = ram << 20
+            configuration.engine = execution.engine
             let machine: Machine
             do {
                 machine = try Machine(configuration: configuration)

@@ -36,6 +36,7 @@ extension VLab {
             do {
                 var configuration = MachineConfiguration()
                 configuration.interceptUserTraps = true
+                configuration.engine = execution.engine
                 machine = try Machine(configuration: configuration)
             } catch {
                 throw CommandFailure("\(program): \(error)")

@@ -61,12 +61,17 @@ struct ExecutionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop a runaway guest after N retired instructions.", valueName: "N"))
     var maxInstructions: UInt64?
 
+    @Option(help: ArgumentHelp("The execution engine: 'translator' (translated basic blocks, the default) or 'interpreter' (one instruction at a time).", valueName: "engine"))
+    var engine: ExecutionEngineKind = .translator
+
     func validate() throws {
         if let n = maxInstructions, n == 0 {
             throw ValidationError("--max-instructions must be at least 1")
         }
     }
 }
+
+extension ExecutionEngineKind: ExpressibleByArgument {}
 
 /// Wall-clock timing for `--stats`.
 struct Stopwatch {
