@@ -33,7 +33,7 @@ let package = Package(
                 "RISCV", "Machine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            resources: [.copy("Guests")],
+            resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
 
