@@ -6,7 +6,7 @@
 #include "workload.h"
 
 const char workload_name[] = "branch";
-const u32 default_rounds = 915;
+const u32 default_rounds = 490;
 
 #define COUNT 1024
 static u32 numbers[COUNT];

@@ -6,7 +6,7 @@
 #include "workload.h"
 
 const char workload_name[] = "calls";
-const u32 default_rounds = 170;
+const u32 default_rounds = 153;
 
 __attribute__((noinline)) static u32 fibonacci(u32 n) {
     return n < 2 ? n : fibonacci(n - 1) + fibonacci(n - 2);
