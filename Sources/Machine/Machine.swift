@@ -50,6 +50,12 @@ public final class Machine {
     /// The last trap taken, to explain a trap loop in a `.guestFault` message.
     var lastTrap: Trap? = nil
 
+    /// The translator's blocks, and which RAM pages hold translated code (see Machine+Translation.swift).
+    let codeCache: CodeCache
+    /// When not nil, every trap and interrupt is appended here as it is taken (the engines'
+    /// differential tests compare these logs). Costs one nil test per trap when off.
+    var trapLog: [TrapRecord]? = nil
+
     public init(configuration: MachineConfiguration = .init()) throws(MachineError) {
         let size = configuration.ramSize
         guard size > 0, size % 4096 == 0 else {
@@ -60,6 +66,9 @@ public final class Machine {
         }
         guard configuration.instructionsPerTimerTick >= 1 else {
             throw MachineError("instructionsPerTimerTick must be at least 1")
+        }
+        guard configuration.codeCacheCapacity >= CodeCache.minimumCapacity else {
+            throw MachineError("codeCacheCapacity \(configuration.codeCacheCapacity) is less than the minimum of \(CodeCache.minimumCapacity) bytes")
         }
         guard let memory = calloc(size, 1) else {
             throw MachineError("cannot allocate \(size) bytes of guest RAM on the host")
@@ -72,6 +81,7 @@ public final class Machine {
         tlb = .allocate(capacity: TLB.entriesPerKind * 3)
         tlb.initialize(repeating: TLBEntry(), count: TLB.entriesPerKind * 3)
         clint = CLINT(instructionsPerTick: configuration.instructionsPerTimerTick)
+        codeCache = CodeCache(capacityBytes: configuration.codeCacheCapacity, ramPages: size / 4096)
         uart = UART16550(console: .standard)
         updateTranslationContext()
     }
@@ -162,6 +172,7 @@ public final class Machine {
         guard !bytes.isEmpty else { return }
         if let offset = ramOffset(address, count: bytes.count) {
             bytes.withUnsafeBytes { (ram + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            noteRAMWrite(offset, count: bytes.count)
             return
         }
         for i in 0..<bytes.count {
@@ -219,6 +230,7 @@ public final class Machine {
         }) else {
             throw LoadError("entry point 0x\(hex(elf.entry)) is in no executable loaded segment")
         }
+        invalidateAllTranslations()  // the old program's code is gone
         for (segment, start, end) in pieces {
             // Bytes [start, end) of physical memory, taken from the segment at the same offset.
             let skipped = Int(start - UInt64(segment.physicalAddress))
@@ -276,7 +288,7 @@ public final class Machine {
             }
             switch configuration.engine {
             case .interpreter: Interpreter.run(self, until: stopAt)
-            case .translator: Interpreter.run(self, until: stopAt)  // until the translator lands
+            case .translator: Translator.run(self, until: stopAt)
             }
         }
     }

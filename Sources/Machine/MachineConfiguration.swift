@@ -28,5 +28,10 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// (registers, memory, CSRs, traps, interrupt timing in retired instructions); they differ in speed.
     public var engine: ExecutionEngineKind = .translator
 
+    /// The bound on the translator's code cache, in bytes of threaded code and block headers.
+    /// When it is full the cache is flushed and translation starts over (counted in
+    /// `EngineStatistics.evictions`). At least 16 KiB.
+    public var codeCacheCapacity: Int = 32 << 20
+
     public init() {}
 }

@@ -224,9 +224,15 @@ enum Interpreter {
                 x[rd] = pc &+ (w & 0xFFFF_F000)
                 pc &+= 4
 
-            case 0x0F:  // MISC-MEM: FENCE orders nothing on a single in-order hart; FENCE.I has no
-                        // instruction cache to flush (every fetch reads RAM).
+            case 0x0F:  // MISC-MEM: FENCE orders nothing on a single in-order hart. FENCE.I drops
+                        // the translator's blocks (the interpreter itself fetches from RAM every time).
                 guard funct3 <= 1 else { return raise(ExceptionCause.illegalInstruction, w) }
+                if funct3 == 1 {
+                    machine.invalidateAllTranslations()
+                    pc &+= 4
+                    retired &+= 1
+                    return sync()  // the translator calls this loop for one instruction: let it look again
+                }
                 pc &+= 4
 
             case 0x73:  // SYSTEM

@@ -112,9 +112,13 @@ struct HartState {
     /// The LR/SC reservation: the word address reserved by the last LR.W, if any.
     var reservation: UInt32? = nil
 
+    /// One slot past x31 that no instruction names: the translator's threaded code writes results
+    /// destined for x0 here, so its hot loop needs no "is rd zero?" test and x0 stays zero.
+    static let discardRegister = 32
+
     init() {
-        registers = .allocate(capacity: 32)
-        registers.initialize(repeating: 0, count: 32)
+        registers = .allocate(capacity: 33)
+        registers.initialize(repeating: 0, count: 33)
     }
 
     func deallocate() { registers.deallocate() }

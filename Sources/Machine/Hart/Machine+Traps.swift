@@ -13,6 +13,7 @@ extension Machine {
         let s = state
         let from = s.pointee.privilege
         let trap = Trap(cause: cause, value: value, pc: pc)
+        trapLog?.append(TrapRecord(retired: s.pointee.retired, trap: trap))
         if configuration.interceptUserTraps && from == .user {
             s.pointee.pc = pc
             pendingStop = .userTrap(trap)

@@ -43,6 +43,7 @@ extension Machine {
             case 2: ram.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: offset, as: UInt16.self)
             default: ram.storeBytes(of: value, toByteOffset: offset, as: UInt32.self)
             }
+            noteRAMWrite(offset, count: size)
             if let tohost = tohostAddress, address < tohost &+ 4, tohost < address &+ UInt32(size) {
                 noticeTohostWrite(tohost)
             }

@@ -7,7 +7,8 @@ struct TLBEntry {
     var physicalPage: UInt32 = 0
     static let fromSuperpage: UInt32 = 1
     /// The page's bytes on the host when the page is plain RAM the engine may touch directly;
-    /// nil for device pages and for the page holding HTIF `tohost` (stores there must be seen).
+    /// nil for device pages, and in store entries for the page holding HTIF `tohost` and for pages
+    /// holding translated code (stores there must be seen).
     var host: UnsafeMutableRawPointer? = nil
 }
 
@@ -133,6 +134,7 @@ extension Machine {
             let wanted: UInt32 = access == .store ? 0xC0 : 0x40
             if pte & wanted != wanted {
                 ram.storeBytes(of: pte | wanted, toByteOffset: pteOffset, as: UInt32.self)
+                noteRAMWrite(pteOffset, count: 4)  // a page table may share a page with code
             }
             let physical: UInt64 = level == 1
                 ? UInt64(ppn >> 10) << 22 | UInt64(virtualAddress & 0x3F_FFFF)
@@ -158,8 +160,7 @@ extension Machine {
             let page = physical & ~0xFFF
             var host: UnsafeMutableRawPointer? = nil
             if let offset = ramOffset(page, count: 4096) {
-                let holdsTohost = tohostAddress.map { $0 & ~0xFFF == page } ?? false
-                if !(access == .store && holdsTohost) { host = ram + offset }
+                if !(access == .store && storesMustBeSeen(ramPage: offset >> 12)) { host = ram + offset }
             }
             entry.pointee = TLBEntry(tag: vpn | context, physicalPage: page | (superpage ? TLBEntry.fromSuperpage : 0), host: host)
             return (entry, 0)
