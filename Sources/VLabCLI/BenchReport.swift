@@ -5,6 +5,9 @@ struct HostDescription: Codable, Equatable, Sendable {
     var processor: String
     var logicalProcessors: Int
     var operatingSystem: String
+    /// The one-minute load average when the benchmark started (Linux): on a shared machine, other
+    /// work competes for the processors and the times, QEMU's included, spread accordingly.
+    var loadAverage: Double?
 
     static func current() -> HostDescription {
         // Linux names the processor in /proc/cpuinfo; elsewhere it stays unnamed.
@@ -15,7 +18,15 @@ struct HostDescription: Codable, Equatable, Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces) }
         return HostDescription(processor: model ?? "unknown processor",
                                logicalProcessors: ProcessInfo.processInfo.activeProcessorCount,
-                               operatingSystem: ProcessInfo.processInfo.operatingSystemVersionString)
+                               operatingSystem: ProcessInfo.processInfo.operatingSystemVersionString,
+                               loadAverage: loadAverage())
+    }
+
+    /// The first field of /proc/loadavg, or nil where there is none.
+    static func loadAverage() -> Double? {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
+            .flatMap { $0.split(separator: " ").first }
+            .flatMap { Double($0) }
     }
 }
 
@@ -114,7 +125,8 @@ struct BenchReport: Codable, Equatable, Sendable {
             lines.append("seconds: wall time, \(timing); qemu-riscv32 did not run, so there are no ratios and the engines were checked only against each other.")
         }
         if let rounds { lines.append("rounds: \(rounds) per workload (not the defaults: numbers are not comparable with a full run).") }
-        lines.append("host: \(host.processor), \(host.logicalProcessors) logical processors, \(host.operatingSystem).")
+        let load = host.loadAverage.map { String(format: ", load average %.2f at the start", $0) } ?? ""
+        lines.append("host: \(host.processor), \(host.logicalProcessors) logical processors, \(host.operatingSystem)\(load).")
         return lines.joined(separator: "\n") + "\n"
     }
 
