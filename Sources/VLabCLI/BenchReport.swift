@@ -44,9 +44,14 @@ struct BenchMeasurement: Codable, Equatable, Sendable {
     var samples: [Double]
     /// Millions of instructions per second at the median time.
     var mips: Double
+    /// Median processor time (user + system) over the repeats, and every repeat's.
+    var cpuSeconds: Double
+    var cpuSamples: [Double]
     /// Wall time over qemu-riscv32's on the same workload in the same run; nil without QEMU
-    /// and on QEMU's own row.
+    /// and on QEMU's own row. The issue's targets are about this ratio.
     var ratioToQEMU: Double?
+    /// The same for processor time: on a machine other work keeps busy, this one is steadier.
+    var cpuRatioToQEMU: Double?
     /// The issue's limit on that ratio for this engine (nil for QEMU).
     var targetRatio: Double?
     /// Whether the ratio is within the target (nil when there is no ratio).
@@ -82,7 +87,8 @@ struct BenchReport: Codable, Equatable, Sendable {
 
     var wrongResults: [BenchMeasurement] { results.filter { !$0.verified } }
 
-    static let columns = ["workload", "engine", "instructions", "seconds", "MIPS", "x qemu", "target", "result", "output"]
+    static let columns = ["workload", "engine", "instructions", "seconds", "MIPS", "vs-qemu", "target", "result",
+                          "cpu-s", "cpu-vs-qemu", "output"]
 
     /// The rows as text cells, in the column order above.
     var cells: [[String]] {
@@ -90,8 +96,10 @@ struct BenchReport: Codable, Equatable, Sendable {
             [row.workload, row.engine, String(row.instructions), String(format: "%.3f", row.seconds),
              String(format: "%.1f", row.mips),
              row.ratioToQEMU.map { String(format: "%.2f", $0) } ?? "-",
-             row.targetRatio.map { String(format: "<= %g", $0) } ?? "-",
+             row.targetRatio.map { String(format: "<=%g", $0) } ?? "-",
              row.verdict,
+             String(format: "%.3f", row.cpuSeconds),
+             row.cpuRatioToQEMU.map { String(format: "%.2f", $0) } ?? "-",
              row.verified ? row.verification : "see below"]
         }
     }
@@ -102,7 +110,7 @@ struct BenchReport: Codable, Equatable, Sendable {
         let rows = [Self.columns] + cells
         let widths = Self.columns.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         // Text columns (workload, engine, output) line up on the left, numbers on the right.
-        let leftAligned: Set<Int> = [0, 1, 8]
+        let leftAligned: Set<Int> = [0, 1, Self.columns.count - 1]
         func format(_ row: [String]) -> String {
             row.indices.map { column in
                 let padding = String(repeating: " ", count: widths[column] - row[column].count)
@@ -117,12 +125,13 @@ struct BenchReport: Codable, Equatable, Sendable {
         lines.append("")
         let timing = repeatCount > 1 ? "median of \(repeatCount) runs" : "one run"
         if let qemuVersion {
-            lines.append("seconds: wall time, \(timing); x qemu: that time over qemu-riscv32's in this run (\(qemuVersion)).")
+            lines.append("seconds: wall time, \(timing); vs-qemu: that time over qemu-riscv32's in this run (\(qemuVersion)).")
+            lines.append("cpu-s: processor time (user + system) of the run, cpu-vs-qemu its ratio to qemu-riscv32's: steadier than wall time when other work shares the machine.")
             lines.append("targets (issue 3): translator <= 2x, interpreter <= 6x qemu-riscv32's time; "
                 + "\(results.filter { $0.meetsTarget == true && $0.verified }.count) of "
                 + "\(results.filter { $0.targetRatio != nil }.count) met.")
         } else {
-            lines.append("seconds: wall time, \(timing); qemu-riscv32 did not run, so there are no ratios and the engines were checked only against each other.")
+            lines.append("seconds: wall time, \(timing); cpu-s: processor time; qemu-riscv32 did not run, so there are no ratios and the engines were checked only against each other.")
         }
         if let rounds { lines.append("rounds: \(rounds) per workload (not the defaults: numbers are not comparable with a full run).") }
         let load = host.loadAverage.map { String(format: ", load average %.2f at the start", $0) } ?? ""

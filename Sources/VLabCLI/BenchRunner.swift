@@ -1,5 +1,10 @@
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Machine
 import RISCV
 
@@ -51,6 +56,9 @@ struct GuestRun: Equatable, Sendable {
     /// Wall time of the whole run: for VirtLab from building the machine to the process's exit,
     /// for QEMU from starting its process to its exit (so both include their start-up).
     var seconds: Double
+    /// Processor time (user + system) the run used: this thread's for VirtLab, the QEMU process's
+    /// (all its threads) for QEMU. On a busy machine it spreads far less than wall time.
+    var cpuSeconds: Double
     /// Retired instructions, where the runner counts them (VirtLab does; QEMU does not).
     var instructions: UInt64?
 
@@ -126,6 +134,7 @@ extension BenchRunner {
                              arguments: [String], instructionLimit: UInt64) throws -> GuestRun {
         let streams = try CapturedStreams()
         let clock = Stopwatch()
+        let cpuStart = ProcessorTime.thisThread()
         let machine: Machine
         let process: LinuxProcess
         do {
@@ -150,9 +159,10 @@ extension BenchRunner {
         case .fault(let message): ending = .failed("guest fault: \(message)")
         }
         let seconds = clock.seconds
+        let cpuSeconds = ProcessorTime.thisThread() - cpuStart
         let written = streams.finish()
         return GuestRun(standardOutput: written.output, standardError: written.error, ending: ending,
-                        seconds: seconds, instructions: machine.retiredInstructions)
+                        seconds: seconds, cpuSeconds: cpuSeconds, instructions: machine.retiredInstructions)
     }
 
     /// Runs a workload under `qemu-riscv32` and times the whole process.
@@ -168,6 +178,7 @@ extension BenchRunner {
         // to the time measured, and a guest that never ends cannot hang the benchmark.
         let ended = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in ended.signal() }
+        let cpuStart = ProcessorTime.waitedForChildren()
         let clock = Stopwatch()
         do {
             try process.run()
@@ -184,9 +195,11 @@ extension BenchRunner {
             ending = process.terminationReason == .exit ? .exited(process.terminationStatus) : .killed(process.terminationStatus)
         }
         let seconds = clock.seconds
+        // The child has been waited for (its termination handler ran), so its time is counted.
+        let cpuSeconds = ProcessorTime.waitedForChildren() - cpuStart
         let written = streams.finish()
         return GuestRun(standardOutput: written.output, standardError: written.error, ending: ending,
-                        seconds: seconds, instructions: nil)
+                        seconds: seconds, cpuSeconds: cpuSeconds, instructions: nil)
     }
 }
 
@@ -227,6 +240,7 @@ struct EngineBenchmark {
         let arguments = BenchWorkload.arguments(rounds: rounds)
         var first: [BenchRunner: GuestRun] = [:]
         var samples: [BenchRunner: [Double]] = [:]
+        var cpuSamples: [BenchRunner: [Double]] = [:]
         var changedBetweenRepeats: Set<BenchRunner> = []
         progress("\(workload.name): \(runners.map(\.name).joined(separator: ", ")), \(repeatCount) time(s) each")
         for _ in 1...max(1, repeatCount) {
@@ -241,6 +255,7 @@ struct EngineBenchmark {
                                                        instructionLimit: instructionLimit)
                 }
                 samples[runner, default: []].append(run.seconds)
+                cpuSamples[runner, default: []].append(run.cpuSeconds)
                 if let earlier = first[runner] {
                     if !run.sameResult(as: earlier) || run.instructions != earlier.instructions {
                         changedBetweenRepeats.insert(runner)
@@ -250,7 +265,8 @@ struct EngineBenchmark {
                 }
             }
         }
-        return verdicts(workload, first: first, samples: samples, changedBetweenRepeats: changedBetweenRepeats)
+        return verdicts(workload, first: first, samples: samples, cpuSamples: cpuSamples,
+                        changedBetweenRepeats: changedBetweenRepeats)
     }
 
     /// Turns the runs of one workload into table rows: times, rates, ratios and whether each
@@ -258,12 +274,13 @@ struct EngineBenchmark {
     /// the engines agree) and the instruction counts of all engines agree, since the engines
     /// must retire exactly the same instructions.
     func verdicts(_ workload: BenchWorkload, first: [BenchRunner: GuestRun], samples: [BenchRunner: [Double]],
-                  changedBetweenRepeats: Set<BenchRunner>) -> [BenchMeasurement] {
+                  cpuSamples: [BenchRunner: [Double]], changedBetweenRepeats: Set<BenchRunner>) -> [BenchMeasurement] {
         // QEMU counts nothing; its row shows the count VirtLab retired for the same program
         // (deterministic, and checked equal across the engines below).
         let referenceCount = engines.lazy.compactMap { first[.engine($0)]?.instructions }.first ?? 0
         let qemuRun = first[.qemu]
         let qemuSeconds = samples[.qemu].map(median)
+        let qemuCPUSeconds = cpuSamples[.qemu].map(median)
         let expectedPrefix = "\(workload.name) rounds="
 
         return runners.compactMap { runner -> BenchMeasurement? in
@@ -297,15 +314,42 @@ struct EngineBenchmark {
                 verification = qemuRun == nil ? "engines agree" : "matches qemu"
             }
             let ratio = qemuSeconds.flatMap { $0 > 0 ? seconds / $0 : nil }
+            let cpuSeconds = median(cpuSamples[runner] ?? [])
+            let cpuRatio = qemuCPUSeconds.flatMap { $0 > 0 ? cpuSeconds / $0 : nil }
             let target = runner.targetRatio
             return BenchMeasurement(
                 workload: workload.name, engine: runner.name, instructions: instructions, seconds: seconds,
                 samples: times, mips: seconds > 0 ? Double(instructions) / seconds / 1e6 : 0,
-                ratioToQEMU: runner == .qemu ? nil : ratio, targetRatio: target,
+                cpuSeconds: cpuSeconds, cpuSamples: cpuSamples[runner] ?? [],
+                ratioToQEMU: runner == .qemu ? nil : ratio, cpuRatioToQEMU: runner == .qemu ? nil : cpuRatio,
+                targetRatio: target,
                 meetsTarget: ratio.flatMap { r in target.map { r <= $0 } },
                 output: run.outputText.trimmingCharacters(in: .newlines),
                 verified: problems.isEmpty, verification: problems.isEmpty ? verification : problems.joined(separator: "; "))
         }
+    }
+}
+
+/// Processor time in seconds, user plus system.
+enum ProcessorTime {
+    /// The calling thread's, so work elsewhere in the process does not count.
+    static func thisThread() -> Double {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// All children of this process that have ended and been waited for, summed over their threads.
+    static func waitedForChildren() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        let children = RUSAGE_CHILDREN.rawValue   // an enum in glibc's headers, a plain int elsewhere
+        #else
+        let children = RUSAGE_CHILDREN
+        #endif
+        guard getrusage(children, &usage) == 0 else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }
 

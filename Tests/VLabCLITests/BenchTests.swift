@@ -94,6 +94,9 @@ struct BenchTests {
                 #expect(row.samples.count == 2)
                 #expect(row.seconds > 0 && row.mips > 0)
                 #expect(row.seconds == median(row.samples))
+                #expect(row.cpuSamples.count == 2 && row.cpuSeconds == median(row.cpuSamples))
+                // A run takes processor time; qemu-riscv32's is counted although it is another process.
+                #expect(row.cpuSeconds > 0, "\(row.workload) on \(row.engine): no processor time counted")
             }
         }
 
@@ -102,7 +105,7 @@ struct BenchTests {
             #expect(report.qemuVersion?.contains("qemu-riscv32") == true, "\(report.qemuVersion ?? "no version")")
             for row in engineRows {
                 #expect(row.verification == "matches qemu")
-                #expect(row.ratioToQEMU != nil && row.meetsTarget != nil && row.targetRatio != nil)
+                #expect(row.ratioToQEMU != nil && row.cpuRatioToQEMU != nil && row.meetsTarget != nil && row.targetRatio != nil)
                 #expect(["PASS", "MISS"].contains(row.verdict))
             }
         } else {
@@ -114,7 +117,9 @@ struct BenchTests {
         // The table: a header, a rule, one line per row with every column, then the notes.
         let lines = report.table().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines[0].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            == ["workload", "engine", "instructions", "seconds", "MIPS", "x", "qemu", "target", "result", "output"])
+            == BenchReport.columns)
+        #expect(BenchReport.columns == ["workload", "engine", "instructions", "seconds", "MIPS", "vs-qemu", "target", "result",
+                                        "cpu-s", "cpu-vs-qemu", "output"])
         #expect(lines[1].allSatisfy { $0 == "-" })
         for (line, row) in zip(lines.dropFirst(2), report.results) {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -153,20 +158,21 @@ struct BenchTests {
         -> [BenchRunner: GuestRun] {
         [
             .qemu: GuestRun(standardOutput: Array(qemuOutput.utf8), standardError: [], ending: .exited(0),
-                            seconds: 0.5, instructions: nil),
+                            seconds: 0.5, cpuSeconds: 0.25, instructions: nil),
             .engine(.interpreter): GuestRun(standardOutput: Array(qemuOutput.utf8), standardError: [],
-                                            ending: .exited(0), seconds: 2, instructions: 1000),
+                                            ending: .exited(0), seconds: 2, cpuSeconds: 2, instructions: 1000),
             .engine(.translator): GuestRun(standardOutput: Array(translatorOutput.utf8), standardError: [],
-                                           ending: translatorEnding, seconds: 0.75, instructions: translatorInstructions),
+                                           ending: translatorEnding, seconds: 0.75, cpuSeconds: 0.5,
+                                           instructions: translatorInstructions),
         ]
     }
 
     func verdicts(_ first: [BenchRunner: GuestRun], changed: Set<BenchRunner> = []) throws -> [String: BenchMeasurement] {
         var benchmark = EngineBenchmark()
         benchmark.qemu = "/usr/bin/qemu-riscv32"
-        let samples = first.mapValues { [$0.seconds] }
-        let rows = benchmark.verdicts(try #require(BenchWorkload.named("muldiv")), first: first, samples: samples,
-                                      changedBetweenRepeats: changed)
+        let rows = benchmark.verdicts(try #require(BenchWorkload.named("muldiv")), first: first,
+                                      samples: first.mapValues { [$0.seconds] },
+                                      cpuSamples: first.mapValues { [$0.cpuSeconds] }, changedBetweenRepeats: changed)
         return Dictionary(uniqueKeysWithValues: rows.map { ($0.engine, $0) })
     }
 
@@ -178,6 +184,7 @@ struct BenchTests {
         #expect(qemu.verification == "reference" && qemu.instructions == 1000 && qemu.ratioToQEMU == nil)
         #expect(interpreter.ratioToQEMU == 4 && interpreter.verdict == "PASS")
         #expect(translator.ratioToQEMU == 1.5 && translator.verdict == "PASS")
+        #expect(interpreter.cpuRatioToQEMU == 8 && translator.cpuRatioToQEMU == 2 && qemu.cpuRatioToQEMU == nil)
         #expect(translator.mips == 1000 / 0.75 / 1e6)
 
         var slow = runs()
