@@ -215,7 +215,8 @@ struct EngineBenchmark {
     /// The qemu-riscv32 executable, or nil to run VirtLab's engines alone.
     var qemu: String?
     /// A workload still running after this many instructions (or QEMU after `qemuTimeout` seconds)
-    /// is a failed run, not a hung benchmark.
+    /// is a failed run, not a hung benchmark. Once one engine has run a workload, the others get
+    /// twice its count: a looping engine is caught in seconds, not after 10^11 instructions.
     var instructionLimit: UInt64 = 100_000_000_000
     var qemuTimeout: Double = 600
     /// Told about each workload as it starts (the command prints these to stderr).
@@ -251,8 +252,10 @@ struct EngineBenchmark {
                     run = try BenchRunner.runOnQEMU(qemu ?? "qemu-riscv32", imagePath: url.path, arguments: arguments,
                                                     timeout: qemuTimeout)
                 case .engine(let kind):
+                    let known = first.values.lazy.compactMap(\.instructions).first
+                    let limit = known.map { min(instructionLimit, $0 * 2 + 1_000_000) } ?? instructionLimit
                     run = try BenchRunner.runOnVirtLab(kind, image: elf, programName: url.path, arguments: arguments,
-                                                       instructionLimit: instructionLimit)
+                                                       instructionLimit: limit)
                 }
                 samples[runner, default: []].append(run.seconds)
                 cpuSamples[runner, default: []].append(run.cpuSeconds)

@@ -220,6 +220,24 @@ struct BenchTests {
         #expect(report.table().contains("WRONG muldiv on translator: "))
     }
 
+    @Test("a run that does not finish within the instruction limit is WRONG, not a hung benchmark")
+    func instructionLimit() throws {
+        var benchmark = EngineBenchmark()
+        benchmark.workloads = [try #require(BenchWorkload.named("integer"))]
+        benchmark.rounds = 1
+        benchmark.repeatCount = 1
+        benchmark.qemu = nil
+        benchmark.instructionLimit = 5_000
+        let report = try benchmark.run()
+        #expect(report.results.count == ExecutionEngineKind.allCases.count)
+        for row in report.results {
+            #expect(row.verdict == "WRONG")
+            #expect(row.verification.contains("still running after 5000 instructions"), "\(row.verification)")
+            #expect(row.instructions == 5_000)
+        }
+        #expect(report.wrongResults.count == report.results.count)
+    }
+
     // MARK: the workloads themselves
 
     @Test("a workload refuses a round count that is not a positive number, with a usage line", arguments: ["0", "ten", "99999999999"])
