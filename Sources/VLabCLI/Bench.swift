@@ -27,7 +27,8 @@ extension VLab.Bench {
                 instructions (VirtLab's count; QEMU's row shows the same program's count), the wall time \
                 (the median of the repeats, start-up included on both sides), MIPS, the ratio of the wall \
                 time to qemu-riscv32's measured in the same run, and PASS/MISS against the targets \
-                (translator <= 2x, interpreter <= 6x). Every run's output and exit status must equal \
+                (translator <= 2x, interpreter <= 6x); then the processor time and its ratio to QEMU's, \
+                which spread less than wall time when other work shares the machine. Every run's output and exit status must equal \
                 qemu-riscv32's, and the engines must retire the same instructions; a run that does not \
                 is WRONG and vlab exits non-zero after printing the table.
                 """)
@@ -38,7 +39,7 @@ extension VLab.Bench {
         var workloads: [String] = []
 
         @Option(name: .customLong("engine"),
-                help: ArgumentHelp("Run only this engine (repeatable): \(ExecutionEngineKind.allCases.map(\.rawValue).joined(separator: ", ")).",
+                help: ArgumentHelp("Run only this engine (repeatable).",
                                    valueName: "engine"))
         var engines: [ExecutionEngineKind] = []
 
