@@ -30,16 +30,19 @@ let package = Package(
         .target(
             name: "VLabCLI",
             dependencies: [
-                "RISCV", "Machine",
+                "RISCV", "Machine", "Containers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
+        .target(name: "CContainers"),
+        .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
 
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
     ]
 )

@@ -59,7 +59,7 @@ extension VLab {
             case .exited(let status):
                 throw ExitCode(status & 0xFF)
             case .killed(let signal):
-                printDiagnostic("\(program): killed by signal \(signal)")
+                // Like qemu-riscv32 (without -strace): nothing is printed, and the shell sees 128 + signal.
                 throw ExitCode(128 + signal)
             case .instructionLimit:
                 throw CommandFailure("\(program): stopped after \(machine.retiredInstructions) instructions (--max-instructions)")

@@ -203,6 +203,8 @@ struct LinuxKernelTests {
         let run = try LinuxGuests.runVlab("signals", ["null"])
         #expect(run.ending == .killed(11))
         #expect(run.trace.last == "--- SIGSEGV {si_signo=SIGSEGV, si_code=1, si_addr=NULL} ---")
+        #expect(LinuxExit.killed(signal: 11).shellStatus == 139)
+        #expect(LinuxExit.exited(status: 3).shellStatus == 3)
         let rodata = try LinuxGuests.runVlab("signals", ["rodata"])
         #expect(rodata.trace.last?.hasPrefix("--- SIGSEGV {si_signo=SIGSEGV, si_code=2, si_addr=0x000") == true)
     }
@@ -213,6 +215,19 @@ struct LinuxKernelTests {
         #expect(first == second)
         #expect(first.trace.contains { $0.hasPrefix("clock_gettime64(CLOCK_MONOTONIC,0x") && $0.contains("tv_nsec") })
         #expect(first.trace.contains("getpid() = 1"))
+    }
+
+    @Test func userModeMayReadTheCounters() throws {
+        // rdinstret, rdtime, rdcycle (csrrs rd, counter, zero): allowed in U-mode, as Linux and
+        // qemu-riscv32 allow them. The instret read is the fourth instruction: 3 retired before it.
+        let machine = try Self.machine()
+        let code = [TinyELF.li(.s1, 1), TinyELF.li(.s1, 2), TinyELF.li(.s1, 3),
+                    Instruction(.csrrs, rd: .s0, rs1: .zero, csr: 0xC02),
+                    Instruction(.csrrs, rd: .s1, rs1: .zero, csr: 0xC01),
+                    Instruction(.csrrs, rd: .s1, rs1: .zero, csr: 0xC00)]
+            + TinyELF.exitGroup(statusFrom: .s0)
+        let process = try LinuxProcess(machine: machine, executable: try TinyELF(code: code).elf(), arguments: ["t"], environment: [])
+        #expect(process.run(maxInstructions: 100) == .exited(status: 3))
     }
 
     @Test func instructionLimitStopsAndRunContinues() throws {

@@ -138,7 +138,8 @@ struct LinuxUserPeerTests {
     }
 
     @Test(.enabled(if: LinuxGuests.qemu != nil, qemuMissing),
-          arguments: [["hello"], ["heap"], ["compute"], ["fileio", "INPUT", "OUTPUT"], ["signals", "null"], ["signals", "illegal"]])
+          arguments: [["hello"], ["heap"], ["compute"], ["fileio", "INPUT", "OUTPUT"], ["signals", "null"], ["signals", "illegal"],
+                       ["signals", "rodata"], ["signals", "exec"], ["signals", "ebreak"]])
     func straceMatchesQEMUStrace(_ command: [String]) throws {
         let scratch = try LinuxGuests.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }

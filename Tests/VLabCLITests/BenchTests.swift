@@ -30,6 +30,12 @@ struct BenchTests {
         }
     }
 
+    @Test("`vlab bench container` is the containers' benchmark, in the same group")
+    func containerSubcommand() throws {
+        let command = try VLab.parseAsRoot(["bench", "container", "--rootfs", "/tmp/rootfs"])
+        #expect(command is ContainerBenchCommand, "parsed as \(type(of: command))")
+    }
+
     @Test("options select workloads and engines (in table order, duplicates collapsed), repeats, rounds, JSON, no QEMU")
     func options() throws {
         let command = try VLab.Bench.Engines.parse([

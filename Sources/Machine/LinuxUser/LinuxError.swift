@@ -21,6 +21,17 @@ public enum LinuxExit: Equatable, Sendable {
     /// Something no Linux process could cause: the emulated machine itself stopped
     /// (for example physical memory ran out while growing the stack). The message says what.
     case fault(String)
+
+    /// The status a shell shows for the process (`$?`): the exit status, or 128 + signal for a
+    /// killed process (139 for SIGSEGV, as after qemu-riscv32 dies of it). Nil while the process
+    /// has not ended, or when the machine faulted (no Linux process ends that way).
+    public var shellStatus: Int32? {
+        switch self {
+        case .exited(let status): return status
+        case .killed(let signal): return 128 + signal
+        case .instructionLimit, .fault: return nil
+        }
+    }
 }
 
 /// The signals this kernel sends, with Linux's numbers (the same on every architecture for these).

@@ -140,6 +140,10 @@ public final class LinuxProcess {
         for number in 1..<32 { machine.setRegister(Register(UInt8(number)), 0) }
         machine.setRegister(.sp, stack.stackPointer)
         machine.writeCSR(LinuxProcess.satp, 1 << 31 | memory.rootTable >> 12)
+        // rdcycle, rdtime and rdinstret work in U-mode, as under qemu-riscv32 (both counter-enable
+        // registers must allow them, since the hart has S-mode).
+        machine.writeCSR(LinuxProcess.mcounteren, 0b111)
+        machine.writeCSR(LinuxProcess.scounteren, 0b111)
         machine.privilege = .user
         machine.pc = executable.entry
     }
@@ -149,6 +153,8 @@ public final class LinuxProcess {
     }
 
     static let satp: UInt16 = 0x180
+    static let mcounteren: UInt16 = 0x306
+    static let scounteren: UInt16 = 0x106
 
     /// 16 bytes for AT_RANDOM, from a seed (splitmix64), so runs repeat exactly.
     static func randomBytes(seed: UInt64) -> [UInt8] {
@@ -233,3 +239,6 @@ public final class LinuxProcess {
         return .killed(signal: signal)
     }
 }
+
+@available(*, unavailable, message: "a LinuxProcess is confined to the thread that runs its machine")
+extension LinuxProcess: Sendable {}
