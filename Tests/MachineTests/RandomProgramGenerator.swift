@@ -189,7 +189,7 @@ struct RandomProgramGenerator {
             case 70..<74: chunks.append(jumps())
             case 74..<79: chunks.append(atomic())
             case 79..<85: chunks.append(csrAccess())
-            case 85..<90: chunks.append(selfModifying())
+            case 85..<90: chunks.append(chance(50) ? selfModifying() : selfModifyingLoop())
             case 90..<93: chunks.append([pick([0x0000_0073, 0x0000_0000, 0xFFFF_FFFF, 0x3020_0073, 0x1020_0073,
                                                anyWord() | 3])])
             case 93..<96: chunks.append(program.virtualMemory ? translationChange() : [alu()])
@@ -372,6 +372,36 @@ struct RandomProgramGenerator {
         if withFence { code.append(0x0000_100F) }
         for _ in 0..<fillerCount { code.append(alu(excluding: [Self.x26, Self.x29])) }
         code.append(alu())  // the slot: replaced before it runs
+        return code
+    }
+
+    /// Self-modifying code in a loop: each iteration writes a new `addi rd, rd, counter` over a
+    /// slot before or after the store, so an engine that ran a stale translation of the slot
+    /// (translated in an earlier iteration) would compute a different sum.
+    mutating func selfModifyingLoop() -> [UInt32] {
+        let scratch = destination(excluding: [Self.x26, Self.x29])
+        let target = destination(excluding: [Self.x26, Self.x29, scratch])
+        let base = UInt32(target) << 15 | UInt32(target) << 7 | 0x13  // addi target, target, 0
+        let withFence = chance(50)
+        let slotFirst = chance(50)
+        var body: [UInt32] = []
+        // Index 0 of the body is the auipc; the slot is at 1 (slot first) or at the end.
+        body.append(Self.encode(Instruction(.auipc, rd: Register(Self.x29))))
+        if slotFirst { body.append(Self.i(.addi, target, target, 0)) }
+        body.append(Self.i(.slli, Self.x26, Self.x30, 20))
+        body += Self.loadImmediate(scratch, base)
+        body.append(Self.r(.or, Self.x26, Self.x26, scratch))
+        let storeIndex = body.count
+        let fillerCount = below(3)
+        let slotIndex = slotFirst ? 1 : storeIndex + 1 + (withFence ? 1 : 0) + fillerCount
+        body.append(Self.s(.sw, Self.x26, Int32(slotIndex * 4), Self.x29))
+        if withFence { body.append(0x0000_100F) }
+        for _ in 0..<fillerCount { body.append(alu(excluding: [Self.x26, Self.x29, scratch])) }
+        if !slotFirst { body.append(Self.i(.addi, target, target, 0)) }
+        var code = [Self.i(.addi, Self.x30, 0, inRange(2...6))]
+        code += body
+        code.append(Self.i(.addi, Self.x30, Self.x30, -1))
+        code.append(Self.branch(.bne, Self.x30, 0, -Int32(4 * (body.count + 1))))
         return code
     }
 
