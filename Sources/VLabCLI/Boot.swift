@@ -42,7 +42,7 @@ extension VLab {
             }
             let clock = Stopwatch()
             let stop = machine.run(maxInstructions: execution.maxInstructions)
-            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
+            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds, engine: machine) }
             switch stop {
             case .exited(let code):
                 if code != 0 { printDiagnostic("\(name): guest reported failure \(code)") }

@@ -54,7 +54,7 @@ extension VLab {
             }
             let clock = Stopwatch()
             let exit = process.run(maxInstructions: execution.maxInstructions)
-            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
+            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds, engine: machine) }
             switch exit {
             case .exited(let status):
                 throw ExitCode(status & 0xFF)
