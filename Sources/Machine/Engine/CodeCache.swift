@@ -14,6 +14,8 @@ struct TranslatedBlock {
     /// guess the engine checks (same virtual and physical pc) before following it.
     var takenLink: UnsafeMutablePointer<TranslatedBlock>? = nil
     var fallThroughLink: UnsafeMutablePointer<TranslatedBlock>? = nil
+    /// Native code for a prefix of the ops (see NativeCode.swift), if any.
+    var native: NativeBlock? = nil
 
     static let invalidPC: UInt32 = 1
 
@@ -57,15 +59,24 @@ final class CodeCache {
     /// The translate-a-block step. Any `BlockTranslating` works (a lab swaps in its own).
     var translator: any BlockTranslating = BlockTranslator()
 
+    /// Executable memory for native block code, and whether to emit it (x86-64 Linux hosts).
+    private let arena: NativeCodeArena
+    var emitsNativeCode: Bool
+    /// The data TLBs and context native code reads, refreshed by the engine on every run.
+    let nativeContext: UnsafeMutablePointer<NativeContext>
+
     static let minimumCapacity = 16 << 10
 
     init(capacityBytes: Int, ramPages: Int) {
         self.capacityBytes = capacityBytes
-        // A quarter of the budget for headers, the rest for ops: blocks average well over
-        // the 4 ops this split breaks even at.
-        blockCapacity = max(1, capacityBytes / 4 / MemoryLayout<TranslatedBlock>.stride)
-        opCapacity = max(BlockTranslator.maximumInstructions + 1,
-                         (capacityBytes - blockCapacity * MemoryLayout<TranslatedBlock>.stride) / MemoryLayout<ThreadedOp>.stride)
+        // Half of the budget for native code (about 40 bytes per op), an eighth for block
+        // headers and the rest for threaded ops: blocks average well over the 3 ops at which
+        // headers and ops would fill up together.
+        blockCapacity = max(1, capacityBytes / 8 / MemoryLayout<TranslatedBlock>.stride)
+        opCapacity = max(BlockTranslator.maximumInstructions + 1, capacityBytes * 3 / 8 / MemoryLayout<ThreadedOp>.stride)
+        arena = NativeCodeArena(capacity: capacityBytes / 2)
+        emitsNativeCode = NativeCodeEmitter.isSupported && arena.isAvailable
+        nativeContext = .allocate(capacity: 1)
         self.ramPages = ramPages
         codePages = .allocate(capacity: ramPages)
         codePages.initialize(repeating: 0, count: ramPages)
@@ -75,12 +86,13 @@ final class CodeCache {
     deinit {
         blocks?.deallocate()
         opPool?.deallocate()
+        nativeContext.deallocate()
         codePages.deallocate()
     }
 
     /// Bytes of the pools in use: block headers and ops (live and invalidated, until a flush).
     var bytesInUse: Int {
-        blockCount * MemoryLayout<TranslatedBlock>.stride + opCount * MemoryLayout<ThreadedOp>.stride
+        blockCount * MemoryLayout<TranslatedBlock>.stride + opCount * MemoryLayout<ThreadedOp>.stride + arena.used
     }
 
     static func key(_ virtualPC: UInt32, _ physicalPC: UInt32) -> UInt64 {
@@ -102,7 +114,8 @@ final class CodeCache {
             blocks = .allocate(capacity: blockCapacity)
             opPool = .allocate(capacity: opCapacity)
         }
-        if blockCount == blockCapacity || opCount + ops.count > opCapacity {
+        let native = emitsNativeCode ? NativeCodeEmitter.emit(ops) : nil
+        if blockCount == blockCapacity || opCount + ops.count > opCapacity || arena.used + (native?.count ?? 0) > arena.capacity {
             statistics.evictions += UInt64(index.count)
             statistics.capacityFlushes += 1
             flush()
@@ -112,7 +125,9 @@ final class CodeCache {
         opCount += ops.count
         let instructionCount = ops.last!.kind == .fallThrough ? ops.count - 1 : ops.count
         let block = blocks! + blockCount
-        block.initialize(to: TranslatedBlock(virtualPC: virtualPC, physicalPC: physicalPC, ops: opStart, instructionCount: instructionCount))
+        block.initialize(to: TranslatedBlock(virtualPC: virtualPC, physicalPC: physicalPC, ops: opStart, instructionCount: instructionCount,
+                                             native: native.flatMap { arena.install($0) }))
+        if block.pointee.native != nil { statistics.nativeBlocks += 1 }
         blockCount += 1
         index[CodeCache.key(virtualPC, physicalPC)] = block
         let page = Int((physicalPC &- Machine.ramBase) >> 12)
@@ -167,6 +182,7 @@ final class CodeCache {
         if let opPool { opPool.deinitialize(count: opCount) }
         blockCount = 0
         opCount = 0
+        arena.reset()
         flushCount += 1
         return hadCode
     }

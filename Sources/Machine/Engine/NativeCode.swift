@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What native block code receives besides the register file: the data TLBs and the data context
+/// of the current engine run (they are per run, while native code lives as long as its block).
+struct NativeContext {
+    var loadTLB: UnsafeMutablePointer<TLBEntry>
+    var storeTLB: UnsafeMutablePointer<TLBEntry>
+    var dataContext: UInt32
+}
+
+/// A block's native code: `(registers, context) -> exit`. The exit word is either the next pc
+/// (bits 31:0) with bit 32 set when the block left by its taken/jump exit, or `bailOut` with the
+/// index of the op (bits 47:40) at which the threaded code must take over: an op native code does
+/// not implement, or one that needs a slow path (a TLB miss, a misaligned jump target). Registers
+/// in memory are up to date at every op boundary, so handing over costs nothing but the call.
+typealias NativeBlock = @convention(c) (UnsafeMutablePointer<UInt32>, UnsafeMutableRawPointer) -> UInt64
+
+enum NativeExit {
+    static let taken: UInt64 = 1 << 32
+    static let bailOut: UInt64 = 1 << 33
+    static func opIndex(_ exit: UInt64) -> Int { Int(truncatingIfNeeded: exit >> 40) }
+}
+
+/// The second stage of the translator: x86-64 machine code for a block's ops, in executable memory.
+///
+/// Deliberately small: each op loads its operands from the register file in memory (rdi), computes
+/// in eax/ecx/edx, and stores the result back, so there is no register allocation to get wrong and
+/// every op boundary is a valid place to hand over to the threaded code. Covered: the RV32I ALU
+/// ops, MUL, LUI/AUIPC constants, loads and stores whose page is in the data TLB with a host
+/// pointer, branches, JAL and JALR. Everything else (division, MULH*, the ops left to the
+/// interpreter) ends the native prefix of the block with a bail-out, and the threaded code runs
+/// the rest. Semantics therefore need no second implementation of traps or slow paths.
+struct NativeCodeEmitter {
+    private(set) var bytes: [UInt8] = []
+    private var fixups: [(at: Int, label: Int)] = []
+    private var labels: [Int: Int] = [:]
+    private var nextLabel = 0
+
+    /// Whether this host can run the emitted code, and TLBEntry has the layout the code assumes.
+    static let isSupported: Bool = {
+        #if arch(x86_64) && os(Linux)
+        return MemoryLayout<TLBEntry>.stride == 16 && MemoryLayout<TLBEntry>.offset(of: \TLBEntry.tag) == 0
+            && MemoryLayout<TLBEntry>.offset(of: \TLBEntry.host) == 8
+            && MemoryLayout<NativeContext>.offset(of: \NativeContext.storeTLB) == 8
+            && MemoryLayout<NativeContext>.offset(of: \NativeContext.dataContext) == 16
+        #else
+        return false
+        #endif
+    }()
+
+    /// Native code for `ops` (a translated block), or nil if its first op has none.
+    static func emit(_ ops: [ThreadedOp]) -> [UInt8]? {
+        var emitter = NativeCodeEmitter()
+        for (index, op) in ops.enumerated() {
+            if !emitter.emit(op, index: index) {
+                if index == 0 { return nil }
+                emitter.returnConstant(NativeExit.bailOut | UInt64(index) << 40)
+                break
+            }
+        }
+        emitter.resolve()
+        return emitter.bytes
+    }
+
+    // MARK: Encoding
+
+    private mutating func byte(_ b: UInt8...) { bytes += b }
+    private mutating func int32(_ value: UInt32) {
+        bytes += [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)]
+    }
+    private static func displacement(_ register: UInt8) -> UInt32 { UInt32(register) * 4 }
+
+    /// mov eax, [rdi + 4*r]
+    private mutating func loadEAX(_ r: UInt8) { byte(0x8B, 0x87); int32(Self.displacement(r)) }
+    /// mov ecx, [rdi + 4*r]
+    private mutating func loadECX(_ r: UInt8) { byte(0x8B, 0x8F); int32(Self.displacement(r)) }
+    /// mov [rdi + 4*r], eax
+    private mutating func storeEAX(_ r: UInt8) { byte(0x89, 0x87); int32(Self.displacement(r)) }
+    /// <op> eax, [rdi + 4*r] for the two-operand ALU opcodes (add 03, or 0B, and 23, sub 2B, xor 33, cmp 3B)
+    private mutating func aluEAX(_ opcode: UInt8, _ r: UInt8) { byte(opcode, 0x87); int32(Self.displacement(r)) }
+    /// movabs rax, value; ret
+    private mutating func returnConstant(_ value: UInt64) {
+        if value >> 32 == 0 {
+            byte(0xB8); int32(UInt32(value))           // mov eax, imm32 (zero-extends)
+        } else {
+            byte(0x48, 0xB8)
+            for shift in stride(from: 0, to: 64, by: 8) { byte(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        }
+        byte(0xC3)
+    }
+    private mutating func newLabel() -> Int { defer { nextLabel += 1 }; return nextLabel }
+    private mutating func bind(_ label: Int) { labels[label] = bytes.count }
+    /// jcc rel32 (condition code 0x0-0xF) to a label.
+    private mutating func jump(if condition: UInt8, to label: Int) {
+        byte(0x0F, 0x80 | condition)
+        fixups.append((bytes.count, label))
+        int32(0)
+    }
+    private mutating func resolve() {
+        for fixup in fixups {
+            let target = labels[fixup.label] ?? fixup.at + 4
+            let relative = UInt32(bitPattern: Int32(target - (fixup.at + 4)))
+            for i in 0..<4 { bytes[fixup.at + i] = UInt8(truncatingIfNeeded: relative >> (8 * UInt32(i))) }
+        }
+    }
+    private static let equal: UInt8 = 0x4, notEqual: UInt8 = 0x5, less: UInt8 = 0xC, greaterOrEqual: UInt8 = 0xD
+    private static let below: UInt8 = 0x2, aboveOrEqual: UInt8 = 0x3, above: UInt8 = 0x7
+
+    /// Emits one op; false if native code does not cover it.
+    private mutating func emit(_ op: ThreadedOp, index: Int) -> Bool {
+        let rd = op.rd, rs1 = op.rs1, rs2 = op.rs2, imm = op.immediate
+        switch op.kind {
+        case .addi: loadEAX(rs1); byte(0x05); int32(imm); storeEAX(rd)
+        case .xori: loadEAX(rs1); byte(0x35); int32(imm); storeEAX(rd)
+        case .ori: loadEAX(rs1); byte(0x0D); int32(imm); storeEAX(rd)
+        case .andi: loadEAX(rs1); byte(0x25); int32(imm); storeEAX(rd)
+        case .slti, .sltiu:
+            loadEAX(rs1); byte(0x3D); int32(imm)                       // cmp eax, imm32
+            byte(0x0F, op.kind == .slti ? 0x9C : 0x92, 0xC0)           // setl/setb al
+            byte(0x0F, 0xB6, 0xC0); storeEAX(rd)                       // movzx eax, al
+        case .slli: loadEAX(rs1); byte(0xC1, 0xE0, UInt8(imm & 31)); storeEAX(rd)
+        case .srli: loadEAX(rs1); byte(0xC1, 0xE8, UInt8(imm & 31)); storeEAX(rd)
+        case .srai: loadEAX(rs1); byte(0xC1, 0xF8, UInt8(imm & 31)); storeEAX(rd)
+        case .add: loadEAX(rs1); aluEAX(0x03, rs2); storeEAX(rd)
+        case .sub: loadEAX(rs1); aluEAX(0x2B, rs2); storeEAX(rd)
+        case .xor: loadEAX(rs1); aluEAX(0x33, rs2); storeEAX(rd)
+        case .or: loadEAX(rs1); aluEAX(0x0B, rs2); storeEAX(rd)
+        case .and: loadEAX(rs1); aluEAX(0x23, rs2); storeEAX(rd)
+        case .slt, .sltu:
+            loadEAX(rs1); aluEAX(0x3B, rs2)
+            byte(0x0F, op.kind == .slt ? 0x9C : 0x92, 0xC0)
+            byte(0x0F, 0xB6, 0xC0); storeEAX(rd)
+        case .sll, .srl, .sra:
+            // x86 masks a 32-bit shift count to 5 bits, as RISC-V does.
+            loadEAX(rs1); loadECX(rs2)
+            byte(0xD3, op.kind == .sll ? 0xE0 : op.kind == .srl ? 0xE8 : 0xF8)
+            storeEAX(rd)
+        case .mul: loadEAX(rs1); byte(0x0F, 0xAF, 0x87); int32(Self.displacement(rs2)); storeEAX(rd)
+        case .loadImmediate: byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(imm)
+        case .nop: break
+
+        case .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw:
+            let isStore = op.kind == .sb || op.kind == .sh || op.kind == .sw
+            let size: UInt32 = op.kind == .lw || op.kind == .sw ? 4 : (op.kind == .lh || op.kind == .lhu || op.kind == .sh ? 2 : 1)
+            let slow = newLabel(), done = newLabel()
+            loadEAX(rs1); byte(0x05); int32(imm)                       // eax = address
+            byte(0x89, 0xC1); byte(0xC1, 0xE9, 0x0C)                   // ecx = address >> 12
+            byte(0x89, 0xCA); byte(0x81, 0xE2); int32(UInt32(TLB.entriesPerKind - 1))
+            byte(0xC1, 0xE2, 0x04)                                     // edx = index * 16
+            byte(0x48, 0x03, 0x56, isStore ? 0x08 : 0x00)              // rdx += context.xTLB
+            byte(0x0B, 0x4E, 0x10)                                     // ecx |= context.dataContext
+            byte(0x3B, 0x0A); jump(if: Self.notEqual, to: slow)        // tag
+            byte(0x4C, 0x8B, 0x42, 0x08)                               // r8 = entry.host
+            byte(0x4D, 0x85, 0xC0); jump(if: Self.equal, to: slow)
+            byte(0x89, 0xC1); byte(0x81, 0xE1); int32(0xFFF)           // ecx = offset in page
+            if size > 1 { byte(0x81, 0xF9); int32(4096 - size); jump(if: Self.above, to: slow) }
+            if isStore {
+                byte(0x44, 0x8B, 0x8F); int32(Self.displacement(rs2))  // r9d = value
+                switch size {
+                case 1: byte(0x45, 0x88, 0x0C, 0x08)
+                case 2: byte(0x66, 0x45, 0x89, 0x0C, 0x08)
+                default: byte(0x45, 0x89, 0x0C, 0x08)
+                }
+            } else {
+                switch op.kind {
+                case .lb: byte(0x41, 0x0F, 0xBE, 0x04, 0x08)
+                case .lbu: byte(0x41, 0x0F, 0xB6, 0x04, 0x08)
+                case .lh: byte(0x41, 0x0F, 0xBF, 0x04, 0x08)
+                case .lhu: byte(0x41, 0x0F, 0xB7, 0x04, 0x08)
+                default: byte(0x41, 0x8B, 0x04, 0x08)
+                }
+                storeEAX(rd)
+            }
+            byte(0xE9); let skip = bytes.count; int32(0)               // jmp done
+            bind(slow)
+            returnConstant(NativeExit.bailOut | UInt64(index) << 40)
+            bind(done)
+            let relative = UInt32(bytes.count - (skip + 4))
+            for i in 0..<4 { bytes[skip + i] = UInt8(truncatingIfNeeded: relative >> (8 * UInt32(i))) }
+
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu:
+            let taken = newLabel()
+            loadEAX(rs1); aluEAX(0x3B, rs2)
+            let condition: UInt8
+            switch op.kind {
+            case .beq: condition = Self.equal
+            case .bne: condition = Self.notEqual
+            case .blt: condition = Self.less
+            case .bge: condition = Self.greaterOrEqual
+            case .bltu: condition = Self.below
+            default: condition = Self.aboveOrEqual
+            }
+            jump(if: condition, to: taken)
+            returnConstant(UInt64(op.extra))
+            bind(taken)
+            returnConstant(NativeExit.taken | UInt64(imm))
+        case .jal:
+            byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(op.extra)
+            returnConstant(NativeExit.taken | UInt64(imm))
+        case .jalr:
+            let misaligned = newLabel()
+            loadEAX(rs1); byte(0x05); int32(imm)
+            byte(0x25); int32(0xFFFF_FFFE)                             // and eax, ~1
+            byte(0xA8, 0x03); jump(if: Self.notEqual, to: misaligned)  // test al, 3
+            byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(op.extra)
+            byte(0x48, 0x0F, 0xBA, 0xE8, 0x20)                         // bts rax, 32
+            byte(0xC3)
+            bind(misaligned)
+            returnConstant(NativeExit.bailOut | UInt64(index) << 40)
+        case .fallThrough:
+            returnConstant(UInt64(imm))
+        case .div, .divu, .rem, .remu, .mulh, .mulhsu, .mulhu, .interpret:
+            return false
+        }
+        return true
+    }
+}
+
+/// Executable memory for native block code: one RWX mapping, filled front to back and emptied
+/// whole when the code cache is flushed.
+final class NativeCodeArena {
+    private let base: UnsafeMutableRawPointer?
+    let capacity: Int
+    private(set) var used = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        #if canImport(Glibc)
+        let mapping = mmap(nil, capacity, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        base = mapping == MAP_FAILED ? nil : mapping
+        #else
+        base = nil
+        #endif
+    }
+
+    deinit {
+        #if canImport(Glibc)
+        if let base { munmap(base, capacity) }
+        #endif
+    }
+
+    var isAvailable: Bool { base != nil }
+
+    /// Copies `code` in and returns it as a callable block, or nil when the arena is full.
+    func install(_ code: [UInt8]) -> NativeBlock? {
+        guard let base, used + code.count <= capacity else { return nil }
+        let start = base + used
+        code.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: code.count) }
+        used += (code.count + 15) & ~15
+        return unsafeBitCast(start, to: NativeBlock.self)
+    }
+
+    func reset() { used = 0 }
+}
