@@ -39,6 +39,10 @@ struct NativeCodeEmitter {
     private var fixups: [(at: Int, label: Int)] = []
     private var labels: [Int: Int] = [:]
     private var nextLabel = 0
+    /// The guest register whose value eax holds right now (it was just stored from eax). Reading
+    /// it again from memory would wait on store-to-load forwarding, the bottleneck of a chain of
+    /// dependent ops; this one-register cache removes most of those waits.
+    private var eaxHolds: UInt8? = nil
 
     /// Whether this host can run the emitted code, and TLBEntry has the layout the code assumes.
     static let isSupported: Bool = {
@@ -74,12 +78,23 @@ struct NativeCodeEmitter {
     }
     private static func displacement(_ register: UInt8) -> UInt32 { UInt32(register) * 4 }
 
-    /// mov eax, [rdi + 4*r]
-    private mutating func loadEAX(_ r: UInt8) { byte(0x8B, 0x87); int32(Self.displacement(r)) }
+    /// mov eax, [rdi + 4*r] (nothing if eax already holds r)
+    private mutating func loadEAX(_ r: UInt8) {
+        guard eaxHolds != r else { return }
+        byte(0x8B, 0x87); int32(Self.displacement(r))
+        eaxHolds = r
+    }
     /// mov ecx, [rdi + 4*r]
     private mutating func loadECX(_ r: UInt8) { byte(0x8B, 0x8F); int32(Self.displacement(r)) }
     /// mov [rdi + 4*r], eax
-    private mutating func storeEAX(_ r: UInt8) { byte(0x89, 0x87); int32(Self.displacement(r)) }
+    private mutating func storeEAX(_ r: UInt8) {
+        byte(0x89, 0x87); int32(Self.displacement(r))
+        eaxHolds = r
+    }
+    /// eax = x[rs1] op x[rs2] for a commutative op, using eax as it stands when it holds either.
+    private mutating func commutative(_ opcode: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+        if eaxHolds == rs2 && eaxHolds != rs1 { aluEAX(opcode, rs1) } else { loadEAX(rs1); aluEAX(opcode, rs2) }
+    }
     /// <op> eax, [rdi + 4*r] for the two-operand ALU opcodes (add 03, or 0B, and 23, sub 2B, xor 33, cmp 3B)
     private mutating func aluEAX(_ opcode: UInt8, _ r: UInt8) { byte(opcode, 0x87); int32(Self.displacement(r)) }
     /// movabs rax, value; ret
@@ -113,6 +128,8 @@ struct NativeCodeEmitter {
     /// Emits one op; false if native code does not cover it.
     private mutating func emit(_ op: ThreadedOp, index: Int) -> Bool {
         let rd = op.rd, rs1 = op.rs1, rs2 = op.rs2, imm = op.immediate
+        // Every op below either leaves eax holding what it last stored (storeEAX) or says otherwise.
+        func eaxChanged() { eaxHolds = nil }
         switch op.kind {
         case .addi: loadEAX(rs1); byte(0x05); int32(imm); storeEAX(rd)
         case .xori: loadEAX(rs1); byte(0x35); int32(imm); storeEAX(rd)
@@ -125,11 +142,11 @@ struct NativeCodeEmitter {
         case .slli: loadEAX(rs1); byte(0xC1, 0xE0, UInt8(imm & 31)); storeEAX(rd)
         case .srli: loadEAX(rs1); byte(0xC1, 0xE8, UInt8(imm & 31)); storeEAX(rd)
         case .srai: loadEAX(rs1); byte(0xC1, 0xF8, UInt8(imm & 31)); storeEAX(rd)
-        case .add: loadEAX(rs1); aluEAX(0x03, rs2); storeEAX(rd)
+        case .add: commutative(0x03, rs1, rs2); storeEAX(rd)
         case .sub: loadEAX(rs1); aluEAX(0x2B, rs2); storeEAX(rd)
-        case .xor: loadEAX(rs1); aluEAX(0x33, rs2); storeEAX(rd)
-        case .or: loadEAX(rs1); aluEAX(0x0B, rs2); storeEAX(rd)
-        case .and: loadEAX(rs1); aluEAX(0x23, rs2); storeEAX(rd)
+        case .xor: commutative(0x33, rs1, rs2); storeEAX(rd)
+        case .or: commutative(0x0B, rs1, rs2); storeEAX(rd)
+        case .and: commutative(0x23, rs1, rs2); storeEAX(rd)
         case .slt, .sltu:
             loadEAX(rs1); aluEAX(0x3B, rs2)
             byte(0x0F, op.kind == .slt ? 0x9C : 0x92, 0xC0)
@@ -139,8 +156,16 @@ struct NativeCodeEmitter {
             loadEAX(rs1); loadECX(rs2)
             byte(0xD3, op.kind == .sll ? 0xE0 : op.kind == .srl ? 0xE8 : 0xF8)
             storeEAX(rd)
-        case .mul: loadEAX(rs1); byte(0x0F, 0xAF, 0x87); int32(Self.displacement(rs2)); storeEAX(rd)
-        case .loadImmediate: byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(imm)
+        case .mul:
+            if eaxHolds == rs2 && eaxHolds != rs1 {
+                byte(0x0F, 0xAF, 0x87); int32(Self.displacement(rs1))
+            } else {
+                loadEAX(rs1); byte(0x0F, 0xAF, 0x87); int32(Self.displacement(rs2))
+            }
+            storeEAX(rd)
+        case .loadImmediate:
+            byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(imm)
+            if eaxHolds == rd { eaxChanged() }
         case .nop: break
 
         case .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw:
@@ -148,6 +173,7 @@ struct NativeCodeEmitter {
             let size: UInt32 = op.kind == .lw || op.kind == .sw ? 4 : (op.kind == .lh || op.kind == .lhu || op.kind == .sh ? 2 : 1)
             let slow = newLabel(), done = newLabel()
             loadEAX(rs1); byte(0x05); int32(imm)                       // eax = address
+            eaxChanged()
             byte(0x89, 0xC1); byte(0xC1, 0xE9, 0x0C)                   // ecx = address >> 12
             byte(0x89, 0xCA); byte(0x81, 0xE2); int32(UInt32(TLB.entriesPerKind - 1))
             byte(0xC1, 0xE2, 0x04)                                     // edx = index * 16
@@ -179,6 +205,7 @@ struct NativeCodeEmitter {
             bind(slow)
             returnConstant(NativeExit.bailOut | UInt64(index) << 40)
             bind(done)
+            if isStore { eaxChanged() }  // a load has stored its value from eax into rd
             let relative = UInt32(bytes.count - (skip + 4))
             for i in 0..<4 { bytes[skip + i] = UInt8(truncatingIfNeeded: relative >> (8 * UInt32(i))) }
 
@@ -204,6 +231,7 @@ struct NativeCodeEmitter {
         case .jalr:
             let misaligned = newLabel()
             loadEAX(rs1); byte(0x05); int32(imm)
+            eaxChanged()
             byte(0x25); int32(0xFFFF_FFFE)                             // and eax, ~1
             byte(0xA8, 0x03); jump(if: Self.notEqual, to: misaligned)  // test al, 3
             byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(op.extra)
