@@ -114,7 +114,7 @@ final class CodeCache {
             blocks = .allocate(capacity: blockCapacity)
             opPool = .allocate(capacity: opCapacity)
         }
-        let native = emitsNativeCode ? NativeCodeEmitter.emit(ops) : nil
+        let native = emitsNativeCode ? NativeCodeEmitter.emit(ops, virtualPC: virtualPC) : nil
         if blockCount == blockCapacity || opCount + ops.count > opCapacity || arena.used + (native?.count ?? 0) > arena.capacity {
             statistics.evictions += UInt64(index.count)
             statistics.capacityFlushes += 1

@@ -10,6 +10,9 @@ struct NativeContext {
     var loadTLB: UnsafeMutablePointer<TLBEntry>
     var storeTLB: UnsafeMutablePointer<TLBEntry>
     var dataContext: UInt32
+    /// How many more times a block that loops to itself may run its body before it must return
+    /// (the engine's instruction budget, in whole iterations); native code counts it down.
+    var iterationBudget: UInt64 = 0
 }
 
 /// A block's native code: `(registers, context) -> exit`. The exit word is either the next pc
@@ -43,6 +46,8 @@ struct NativeCodeEmitter {
     /// it again from memory would wait on store-to-load forwarding, the bottleneck of a chain of
     /// dependent ops; this one-register cache removes most of those waits.
     private var eaxHolds: UInt8? = nil
+    private var blockStart: UInt32 = 0
+    private let startLabel = -1
 
     /// Whether this host can run the emitted code, and TLBEntry has the layout the code assumes.
     static let isSupported: Bool = {
@@ -51,14 +56,19 @@ struct NativeCodeEmitter {
             && MemoryLayout<TLBEntry>.offset(of: \TLBEntry.host) == 8
             && MemoryLayout<NativeContext>.offset(of: \NativeContext.storeTLB) == 8
             && MemoryLayout<NativeContext>.offset(of: \NativeContext.dataContext) == 16
+            && MemoryLayout<NativeContext>.offset(of: \NativeContext.iterationBudget) == 24
         #else
         return false
         #endif
     }()
 
-    /// Native code for `ops` (a translated block), or nil if its first op has none.
-    static func emit(_ ops: [ThreadedOp]) -> [UInt8]? {
+    /// Native code for `ops` (a translated block starting at `virtualPC`), or nil if its first op
+    /// has none. A jump or taken branch back to `virtualPC` loops inside the native code while
+    /// `iterationBudget` lasts, so a one-block loop costs no trip through the engine per iteration.
+    static func emit(_ ops: [ThreadedOp], virtualPC: UInt32) -> [UInt8]? {
         var emitter = NativeCodeEmitter()
+        emitter.blockStart = virtualPC
+        emitter.bind(emitter.startLabel)
         for (index, op) in ops.enumerated() {
             if !emitter.emit(op, index: index) {
                 if index == 0 { return nil }
@@ -114,6 +124,18 @@ struct NativeCodeEmitter {
         byte(0x0F, 0x80 | condition)
         fixups.append((bytes.count, label))
         int32(0)
+    }
+    /// The taken exit to `target`: loop back to the block's start while the budget lasts.
+    private mutating func takenExit(to target: UInt32) {
+        if target == blockStart {
+            let exit = newLabel()
+            byte(0x48, 0x83, 0x7E, 0x18, 0x00)                         // cmp qword [rsi+24], 0
+            jump(if: Self.equal, to: exit)
+            byte(0x48, 0xFF, 0x4E, 0x18)                               // dec qword [rsi+24]
+            byte(0xE9); fixups.append((bytes.count, startLabel)); int32(0)  // jmp start
+            bind(exit)
+        }
+        returnConstant(NativeExit.taken | UInt64(target))
     }
     private mutating func resolve() {
         for fixup in fixups {
@@ -224,10 +246,10 @@ struct NativeCodeEmitter {
             jump(if: condition, to: taken)
             returnConstant(UInt64(op.extra))
             bind(taken)
-            returnConstant(NativeExit.taken | UInt64(imm))
+            takenExit(to: imm)
         case .jal:
             byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(op.extra)
-            returnConstant(NativeExit.taken | UInt64(imm))
+            takenExit(to: imm)
         case .jalr:
             let misaligned = newLabel()
             loadEAX(rs1); byte(0x05); int32(imm)

@@ -87,7 +87,13 @@ enum Translator {
             let first = block.pointee.ops
             var op = first
             if let native = block.pointee.native {
+                // Whole extra iterations a self-loop may run inside the native code.
+                let extraIterations = (stopAt - retired) / count - 1
+                nativeContext.pointee.iterationBudget = extraIterations
                 let exit = native(x, UnsafeMutableRawPointer(nativeContext))
+                let iterations = extraIterations - nativeContext.pointee.iterationBudget
+                retired &+= iterations &* count
+                executed &+= iterations
                 if exit & NativeExit.bailOut == 0 {
                     pc = UInt32(truncatingIfNeeded: exit)
                     leftByTakenExit = exit & NativeExit.taken != 0
