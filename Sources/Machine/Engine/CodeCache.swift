@@ -16,6 +16,8 @@ struct TranslatedBlock {
     var fallThroughLink: UnsafeMutablePointer<TranslatedBlock>? = nil
     /// Native code for a prefix of the ops (see NativeCode.swift), if any.
     var native: NativeBlock? = nil
+    /// The block's jump or taken branch goes back to its own start (its native code may loop).
+    var loopsToItself = false
 
     static let invalidPC: UInt32 = 1
 
@@ -45,6 +47,11 @@ final class CodeCache {
 
     /// Key = virtual pc << 32 | physical pc.
     private var index: [UInt64: UnsafeMutablePointer<TranslatedBlock>] = [:]
+    /// A direct-mapped cache in front of `index`, by virtual pc: a hit costs two compares instead
+    /// of hashing (indirect jumps, returns above all, miss their one-entry chain link often).
+    /// Entries are checked against both keys, so stale ones are harmless; a flush clears them.
+    private let recent: UnsafeMutablePointer<UnsafeMutablePointer<TranslatedBlock>?>
+    private static let recentSize = 4096
     /// The blocks translated from each RAM page (by page number from the start of RAM).
     private var blocksInPage: [Int: [UnsafeMutablePointer<TranslatedBlock>]] = [:]
     /// One byte per RAM page, nonzero while the page holds translated code. Shared with `Machine`,
@@ -77,6 +84,8 @@ final class CodeCache {
         arena = NativeCodeArena(capacity: capacityBytes / 2)
         emitsNativeCode = NativeCodeEmitter.isSupported && arena.isAvailable
         nativeContext = .allocate(capacity: 1)
+        recent = .allocate(capacity: CodeCache.recentSize)
+        recent.initialize(repeating: nil, count: CodeCache.recentSize)
         self.ramPages = ramPages
         codePages = .allocate(capacity: ramPages)
         codePages.initialize(repeating: 0, count: ramPages)
@@ -87,6 +96,7 @@ final class CodeCache {
         blocks?.deallocate()
         opPool?.deallocate()
         nativeContext.deallocate()
+        recent.deallocate()
         codePages.deallocate()
     }
 
@@ -99,8 +109,15 @@ final class CodeCache {
         UInt64(virtualPC) << 32 | UInt64(physicalPC)
     }
 
+    @inline(__always)
     func lookup(virtualPC: UInt32, physicalPC: UInt32) -> UnsafeMutablePointer<TranslatedBlock>? {
-        index[CodeCache.key(virtualPC, physicalPC)]
+        let slot = recent + Int(virtualPC >> 2) & (CodeCache.recentSize - 1)
+        if let block = slot.pointee, block.pointee.virtualPC == virtualPC, block.pointee.physicalPC == physicalPC {
+            return block
+        }
+        let block = index[CodeCache.key(virtualPC, physicalPC)]
+        if block != nil { slot.pointee = block }
+        return block
     }
 
     /// Translates the block at `virtualPC` (physical `physicalPC`, code from `code`) and keeps it.
@@ -126,7 +143,8 @@ final class CodeCache {
         let instructionCount = ops.last!.kind == .fallThrough ? ops.count - 1 : ops.count
         let block = blocks! + blockCount
         block.initialize(to: TranslatedBlock(virtualPC: virtualPC, physicalPC: physicalPC, ops: opStart, instructionCount: instructionCount,
-                                             native: native.flatMap { arena.install($0) }))
+                                             native: native.flatMap { arena.install($0) },
+                                             loopsToItself: ops.last.map { $0.kind != .jalr && $0.kind != .fallThrough && $0.kind != .interpret && $0.immediate == virtualPC } ?? false))
         if block.pointee.native != nil { statistics.nativeBlocks += 1 }
         blockCount += 1
         index[CodeCache.key(virtualPC, physicalPC)] = block
@@ -178,6 +196,7 @@ final class CodeCache {
         for page in blocksInPage.keys { codePages[page] = 0 }
         blocksInPage.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
+        recent.update(repeating: nil, count: CodeCache.recentSize)
         if let blocks { blocks.deinitialize(count: blockCount) }
         if let opPool { opPool.deinitialize(count: opCount) }
         blockCount = 0

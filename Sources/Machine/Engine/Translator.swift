@@ -88,7 +88,8 @@ enum Translator {
             var op = first
             if let native = block.pointee.native {
                 // Whole extra iterations a self-loop may run inside the native code.
-                let extraIterations = (stopAt - retired) / count - 1
+                // (The division is only worth its cost for a block that can loop.)
+                let extraIterations = block.pointee.loopsToItself ? (stopAt - retired) / count - 1 : 0
                 nativeContext.pointee.iterationBudget = extraIterations
                 let exit = native(x, UnsafeMutableRawPointer(nativeContext))
                 let iterations = extraIterations - nativeContext.pointee.iterationBudget
