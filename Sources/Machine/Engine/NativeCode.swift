@@ -49,6 +49,88 @@ struct NativeCodeEmitter {
     private var blockStart: UInt32 = 0
     private let startLabel = -1
 
+    // MARK: Block-local register allocation
+    //
+    // The guest registers a block uses most live in host registers for the whole block: loaded
+    // once on entry, stored back at every exit (including bail-outs, so the threaded code always
+    // finds the register file complete). A block that loops to itself jumps back past the loads,
+    // so a one-block loop runs entirely in host registers.
+
+    /// Host registers free for guest values: r10, r11 (caller-saved, free because native code calls
+    /// nothing), then rbx, rbp, r12-r15 (callee-saved: pushed and popped).
+    private static let hostRegisters: [UInt8] = [10, 11, 3, 5, 12, 13, 14, 15]
+    private var hostRegister: [UInt8: UInt8] = [:]
+    private var allocation: [(guest: UInt8, host: UInt8)] = []
+    private var writtenGuests: Set<UInt8> = []
+    private var savedHosts: [UInt8] = []
+
+    private mutating func allocateRegisters(_ ops: [ThreadedOp]) {
+        var uses: [UInt8: Int] = [:]
+        var written: Set<UInt8> = []
+        var count = 0
+        for op in ops {
+            count += 1
+            if op.kind == .div || op.kind == .divu || op.kind == .rem || op.kind == .remu || op.kind == .mulh
+                || op.kind == .mulhsu || op.kind == .mulhu || op.kind == .interpret { break }  // native code stops here
+            let reads: [UInt8]
+            switch op.kind {
+            case .loadImmediate, .jal, .fallThrough, .nop: reads = []
+            case .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .lb, .lh, .lw, .lbu, .lhu, .jalr: reads = [op.rs1]
+            default: reads = [op.rs1, op.rs2]
+            }
+            for r in reads where r != 0 { uses[r, default: 0] += 1 }
+            let writes: Bool
+            switch op.kind {
+            case .sb, .sh, .sw, .beq, .bne, .blt, .bge, .bltu, .bgeu, .fallThrough, .nop: writes = false
+            default: writes = true
+            }
+            if writes && Int(op.rd) != HartState.discardRegister {
+                uses[op.rd, default: 0] += 1
+                written.insert(op.rd)
+            }
+        }
+        let loops = ops.last.map { $0.immediate == blockStart && ($0.kind == .jal || $0.isConditionalBranch) } ?? false
+        let worthIt = uses.filter { $0.value >= (loops ? 1 : 3) }.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        for ((guest, _), host) in zip(worthIt, Self.hostRegisters) {
+            hostRegister[guest] = host
+            allocation.append((guest, host))
+            if written.contains(guest) { writtenGuests.insert(guest) }
+            if host != 10 && host != 11 { savedHosts.append(host) }
+        }
+    }
+
+    private mutating func prologue() {
+        for host in savedHosts { if host >= 8 { byte(0x41) }; byte(0x50 + host & 7) }   // push
+        for (guest, host) in allocation {                                               // mov host, [rdi+4g]
+            if host >= 8 { byte(0x44) }
+            byte(0x8B, 0x80 | (host & 7) << 3 | 7); int32(Self.displacement(guest))
+        }
+    }
+
+    /// Stores the allocated registers the block writes and restores the saved ones; rax is kept.
+    private mutating func epilogue() {
+        for (guest, host) in allocation where writtenGuests.contains(guest) {           // mov [rdi+4g], host
+            if host >= 8 { byte(0x44) }
+            byte(0x89, 0x80 | (host & 7) << 3 | 7); int32(Self.displacement(guest))
+        }
+        for host in savedHosts.reversed() { if host >= 8 { byte(0x41) }; byte(0x58 + host & 7) }  // pop
+    }
+
+    /// An instruction whose r/m operand is guest register `guest` (a host register, or its slot
+    /// in the register file) and whose reg field is host register `reg`: [REX] opcode modrm [disp32].
+    private mutating func guestOperand(_ opcode: [UInt8], reg: UInt8, guest: UInt8) {
+        if let host = hostRegister[guest] {
+            let rex: UInt8 = 0x40 | (reg >= 8 ? 4 : 0) | (host >= 8 ? 1 : 0)
+            if rex != 0x40 { byte(rex) }
+            bytes += opcode
+            byte(0xC0 | (reg & 7) << 3 | host & 7)
+        } else {
+            if reg >= 8 { byte(0x44) }
+            bytes += opcode
+            byte(0x80 | (reg & 7) << 3 | 7); int32(Self.displacement(guest))
+        }
+    }
+
     /// Whether this host can run the emitted code, and TLBEntry has the layout the code assumes.
     static let isSupported: Bool = {
         #if arch(x86_64) && os(Linux)
@@ -68,6 +150,8 @@ struct NativeCodeEmitter {
     static func emit(_ ops: [ThreadedOp], virtualPC: UInt32) -> [UInt8]? {
         var emitter = NativeCodeEmitter()
         emitter.blockStart = virtualPC
+        emitter.allocateRegisters(ops)
+        emitter.prologue()
         emitter.bind(emitter.startLabel)
         for (index, op) in ops.enumerated() {
             if !emitter.emit(op, index: index) {
@@ -91,14 +175,14 @@ struct NativeCodeEmitter {
     /// mov eax, [rdi + 4*r] (nothing if eax already holds r)
     private mutating func loadEAX(_ r: UInt8) {
         guard eaxHolds != r else { return }
-        byte(0x8B, 0x87); int32(Self.displacement(r))
+        guestOperand([0x8B], reg: 0, guest: r)
         eaxHolds = r
     }
     /// mov ecx, [rdi + 4*r]
-    private mutating func loadECX(_ r: UInt8) { byte(0x8B, 0x8F); int32(Self.displacement(r)) }
+    private mutating func loadECX(_ r: UInt8) { guestOperand([0x8B], reg: 1, guest: r) }
     /// mov [rdi + 4*r], eax
     private mutating func storeEAX(_ r: UInt8) {
-        byte(0x89, 0x87); int32(Self.displacement(r))
+        guestOperand([0x89], reg: 0, guest: r)
         eaxHolds = r
     }
     /// eax = x[rs1] op x[rs2] for a commutative op, using eax as it stands when it holds either.
@@ -106,9 +190,12 @@ struct NativeCodeEmitter {
         if eaxHolds == rs2 && eaxHolds != rs1 { aluEAX(opcode, rs1) } else { loadEAX(rs1); aluEAX(opcode, rs2) }
     }
     /// <op> eax, [rdi + 4*r] for the two-operand ALU opcodes (add 03, or 0B, and 23, sub 2B, xor 33, cmp 3B)
-    private mutating func aluEAX(_ opcode: UInt8, _ r: UInt8) { byte(opcode, 0x87); int32(Self.displacement(r)) }
-    /// movabs rax, value; ret
+    private mutating func aluEAX(_ opcode: UInt8, _ r: UInt8) { guestOperand([opcode], reg: 0, guest: r) }
+    /// x[r] = value (mov r/m32, imm32)
+    private mutating func storeConstant(_ r: UInt8, _ value: UInt32) { guestOperand([0xC7], reg: 0, guest: r); int32(value) }
+    /// The epilogue, then movabs rax, value; ret
     private mutating func returnConstant(_ value: UInt64) {
+        epilogue()
         if value >> 32 == 0 {
             byte(0xB8); int32(UInt32(value))           // mov eax, imm32 (zero-extends)
         } else {
@@ -180,13 +267,13 @@ struct NativeCodeEmitter {
             storeEAX(rd)
         case .mul:
             if eaxHolds == rs2 && eaxHolds != rs1 {
-                byte(0x0F, 0xAF, 0x87); int32(Self.displacement(rs1))
+                guestOperand([0x0F, 0xAF], reg: 0, guest: rs1)
             } else {
-                loadEAX(rs1); byte(0x0F, 0xAF, 0x87); int32(Self.displacement(rs2))
+                loadEAX(rs1); guestOperand([0x0F, 0xAF], reg: 0, guest: rs2)
             }
             storeEAX(rd)
         case .loadImmediate:
-            byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(imm)
+            storeConstant(rd, imm)
             if eaxHolds == rd { eaxChanged() }
         case .nop: break
 
@@ -207,7 +294,7 @@ struct NativeCodeEmitter {
             byte(0x89, 0xC1); byte(0x81, 0xE1); int32(0xFFF)           // ecx = offset in page
             if size > 1 { byte(0x81, 0xF9); int32(4096 - size); jump(if: Self.above, to: slow) }
             if isStore {
-                byte(0x44, 0x8B, 0x8F); int32(Self.displacement(rs2))  // r9d = value
+                guestOperand([0x8B], reg: 9, guest: rs2)                  // r9d = value
                 switch size {
                 case 1: byte(0x45, 0x88, 0x0C, 0x08)
                 case 2: byte(0x66, 0x45, 0x89, 0x0C, 0x08)
@@ -248,7 +335,7 @@ struct NativeCodeEmitter {
             bind(taken)
             takenExit(to: imm)
         case .jal:
-            byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(op.extra)
+            storeConstant(rd, op.extra)
             takenExit(to: imm)
         case .jalr:
             let misaligned = newLabel()
@@ -256,8 +343,9 @@ struct NativeCodeEmitter {
             eaxChanged()
             byte(0x25); int32(0xFFFF_FFFE)                             // and eax, ~1
             byte(0xA8, 0x03); jump(if: Self.notEqual, to: misaligned)  // test al, 3
-            byte(0xC7, 0x87); int32(Self.displacement(rd)); int32(op.extra)
+            storeConstant(rd, op.extra)
             byte(0x48, 0x0F, 0xBA, 0xE8, 0x20)                         // bts rax, 32
+            epilogue()
             byte(0xC3)
             bind(misaligned)
             returnConstant(NativeExit.bailOut | UInt64(index) << 40)
