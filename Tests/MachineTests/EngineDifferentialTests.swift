@@ -220,12 +220,14 @@ struct EngineDifferentialTests {
     func randomPrograms() throws {
         let count = Int(ProcessInfo.processInfo.environment["VLAB_ENGINE_SEEDS"] ?? "") ?? 2000
         var failures = 0
-        var totals = (retired: UInt64(0), traps: 0, virtualMemory: 0, invalidated: UInt64(0), chained: UInt64(0), interrupts: 0)
+        var totals = (retired: UInt64(0), traps: 0, virtualMemory: 0, invalidated: UInt64(0), chained: UInt64(0), interrupts: 0, native: UInt64(0))
         for seed in 0..<UInt64(count) where failures < 5 {
             var generator = RandomProgramGenerator(seed: seed)
             let program = generator.program(seed: seed)
             let runner: EngineComparison.Runner = { engine, output in
                 let machine = try program.makeMachine(engine: engine)
+                // Odd seeds run the threaded code alone, even seeds with its native x86-64 stage.
+                machine.codeCache.emitsNativeCode = machine.codeCache.emitsNativeCode && seed % 2 == 0
                 EngineComparison.prepare(machine, output)
                 return (machine, "\(machine.run(maxInstructions: 4000))")
             }
@@ -241,6 +243,7 @@ struct EngineDifferentialTests {
             totals.invalidated += statistics.invalidatedBlocks
             totals.interrupts += a.traps.filter { $0.trap.cause & 0x8000_0000 != 0 }.count
             totals.chained += statistics.chainedTransitions
+            totals.native += statistics.nativeBlocks
         }
         // The generator must actually reach the interesting paths, or the comparison proves little.
         guard failures == 0 else { return }
@@ -249,6 +252,7 @@ struct EngineDifferentialTests {
         #expect(totals.virtualMemory > count / 5)
         #expect(totals.invalidated > UInt64(count / 10), "self-modifying code invalidated \(totals.invalidated) blocks")
         #expect(totals.chained > 0)
+        #expect(totals.native > 0 || !NativeCodeEmitter.isSupported, "native code was made for even seeds")
         #expect(totals.interrupts > count / 10, "timer interrupts: \(totals.interrupts)")
         print("random programs: \(count) cases, \(totals)")
     }
