@@ -33,7 +33,7 @@ let package = Package(
                 "RISCV", "Machine", "Containers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            resources: [.copy("Guests")],
+            resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
         .target(name: "CContainers"),
         .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),

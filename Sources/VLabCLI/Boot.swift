@@ -46,7 +46,7 @@ extension VLab {
                 ? try debugging.drive(BareMetalTarget(machine: machine), name: name,
                                       maxInstructions: execution.maxInstructions).stopReason
                 : machine.run(maxInstructions: execution.maxInstructions)
-            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
+            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds, engine: machine) }
             switch stop {
             case .exited(let code):
                 if code != 0 { printDiagnostic("\(name): guest reported failure \(code)") }

@@ -57,7 +57,7 @@ extension VLab {
             let exit = debugging.isActive
                 ? try debugging.drive(process, name: program, maxInstructions: execution.maxInstructions).linuxExit
                 : process.run(maxInstructions: execution.maxInstructions)
-            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds) }
+            if execution.stats { printStatistics(instructions: machine.retiredInstructions, seconds: clock.seconds, engine: machine) }
             switch exit {
             case .exited(let status):
                 throw ExitCode(status & 0xFF)

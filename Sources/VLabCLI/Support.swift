@@ -79,10 +79,18 @@ struct Stopwatch {
     var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 }
 
-func printStatistics(instructions: UInt64, seconds: Double) {
+func printStatistics(instructions: UInt64, seconds: Double, engine machine: Machine) {
     let mips = seconds > 0 ? Double(instructions) / seconds / 1e6 : 0
-    let line = String(format: "vlab: %llu instructions in %.3f s (%.1f MIPS)\n", instructions, seconds, mips)
-    FileHandle.standardError.write(Data(line.utf8))
+    var text = String(format: "vlab: %llu instructions in %.3f s (%.1f MIPS, %@)\n", instructions, seconds, mips,
+                      machine.configuration.engine.rawValue)
+    if machine.configuration.engine == .translator {
+        let s = machine.engineStatistics
+        text += "vlab: translator: \(s.blocksTranslated) blocks translated (\(s.instructionsTranslated) instructions), "
+            + "\(s.blocksExecuted) executed, \(s.chainedTransitions) by chain links; "
+            + "\(s.invalidatedBlocks) invalidated, \(s.evictions) evicted in \(s.capacityFlushes) flushes; "
+            + "cache \(s.cacheBytes) of \(s.cacheCapacityBytes) bytes\n"
+    }
+    FileHandle.standardError.write(Data(text.utf8))
 }
 
 func printDiagnostic(_ text: String) {

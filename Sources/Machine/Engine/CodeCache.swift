@@ -14,6 +14,10 @@ struct TranslatedBlock {
     /// guess the engine checks (same virtual and physical pc) before following it.
     var takenLink: UnsafeMutablePointer<TranslatedBlock>? = nil
     var fallThroughLink: UnsafeMutablePointer<TranslatedBlock>? = nil
+    /// Native code for a prefix of the ops (see NativeCode.swift), if any.
+    var native: NativeBlock? = nil
+    /// The block's jump or taken branch goes back to its own start (its native code may loop).
+    var loopsToItself = false
 
     static let invalidPC: UInt32 = 1
 
@@ -43,6 +47,11 @@ final class CodeCache {
 
     /// Key = virtual pc << 32 | physical pc.
     private var index: [UInt64: UnsafeMutablePointer<TranslatedBlock>] = [:]
+    /// A direct-mapped cache in front of `index`, by virtual pc: a hit costs two compares instead
+    /// of hashing (indirect jumps, returns above all, miss their one-entry chain link often).
+    /// Entries are checked against both keys, so stale ones are harmless; a flush clears them.
+    private let recent: UnsafeMutablePointer<UnsafeMutablePointer<TranslatedBlock>?>
+    private static let recentSize = 4096
     /// The blocks translated from each RAM page (by page number from the start of RAM).
     private var blocksInPage: [Int: [UnsafeMutablePointer<TranslatedBlock>]] = [:]
     /// One byte per RAM page, nonzero while the page holds translated code. Shared with `Machine`,
@@ -57,15 +66,26 @@ final class CodeCache {
     /// The translate-a-block step. Any `BlockTranslating` works (a lab swaps in its own).
     var translator: any BlockTranslating = BlockTranslator()
 
+    /// Executable memory for native block code, and whether to emit it (x86-64 Linux hosts).
+    private let arena: NativeCodeArena
+    var emitsNativeCode: Bool
+    /// The data TLBs and context native code reads, refreshed by the engine on every run.
+    let nativeContext: UnsafeMutablePointer<NativeContext>
+
     static let minimumCapacity = 16 << 10
 
     init(capacityBytes: Int, ramPages: Int) {
         self.capacityBytes = capacityBytes
-        // A quarter of the budget for headers, the rest for ops: blocks average well over
-        // the 4 ops this split breaks even at.
-        blockCapacity = max(1, capacityBytes / 4 / MemoryLayout<TranslatedBlock>.stride)
-        opCapacity = max(BlockTranslator.maximumInstructions + 1,
-                         (capacityBytes - blockCapacity * MemoryLayout<TranslatedBlock>.stride) / MemoryLayout<ThreadedOp>.stride)
+        // Half of the budget for native code (about 40 bytes per op), an eighth for block
+        // headers and the rest for threaded ops: blocks average well over the 3 ops at which
+        // headers and ops would fill up together.
+        blockCapacity = max(1, capacityBytes / 8 / MemoryLayout<TranslatedBlock>.stride)
+        opCapacity = max(BlockTranslator.maximumInstructions + 1, capacityBytes * 3 / 8 / MemoryLayout<ThreadedOp>.stride)
+        arena = NativeCodeArena(capacity: capacityBytes / 2)
+        emitsNativeCode = NativeCodeEmitter.isSupported && arena.isAvailable
+        nativeContext = .allocate(capacity: 1)
+        recent = .allocate(capacity: CodeCache.recentSize)
+        recent.initialize(repeating: nil, count: CodeCache.recentSize)
         self.ramPages = ramPages
         codePages = .allocate(capacity: ramPages)
         codePages.initialize(repeating: 0, count: ramPages)
@@ -75,20 +95,29 @@ final class CodeCache {
     deinit {
         blocks?.deallocate()
         opPool?.deallocate()
+        nativeContext.deallocate()
+        recent.deallocate()
         codePages.deallocate()
     }
 
     /// Bytes of the pools in use: block headers and ops (live and invalidated, until a flush).
     var bytesInUse: Int {
-        blockCount * MemoryLayout<TranslatedBlock>.stride + opCount * MemoryLayout<ThreadedOp>.stride
+        blockCount * MemoryLayout<TranslatedBlock>.stride + opCount * MemoryLayout<ThreadedOp>.stride + arena.used
     }
 
     static func key(_ virtualPC: UInt32, _ physicalPC: UInt32) -> UInt64 {
         UInt64(virtualPC) << 32 | UInt64(physicalPC)
     }
 
+    @inline(__always)
     func lookup(virtualPC: UInt32, physicalPC: UInt32) -> UnsafeMutablePointer<TranslatedBlock>? {
-        index[CodeCache.key(virtualPC, physicalPC)]
+        let slot = recent + Int(virtualPC >> 2) & (CodeCache.recentSize - 1)
+        if let block = slot.pointee, block.pointee.virtualPC == virtualPC, block.pointee.physicalPC == physicalPC {
+            return block
+        }
+        let block = index[CodeCache.key(virtualPC, physicalPC)]
+        if block != nil { slot.pointee = block }
+        return block
     }
 
     /// Translates the block at `virtualPC` (physical `physicalPC`, code from `code`) and keeps it.
@@ -102,7 +131,8 @@ final class CodeCache {
             blocks = .allocate(capacity: blockCapacity)
             opPool = .allocate(capacity: opCapacity)
         }
-        if blockCount == blockCapacity || opCount + ops.count > opCapacity {
+        let native = emitsNativeCode ? NativeCodeEmitter.emit(ops, virtualPC: virtualPC) : nil
+        if blockCount == blockCapacity || opCount + ops.count > opCapacity || arena.used + (native?.count ?? 0) > arena.capacity {
             statistics.evictions += UInt64(index.count)
             statistics.capacityFlushes += 1
             flush()
@@ -112,7 +142,10 @@ final class CodeCache {
         opCount += ops.count
         let instructionCount = ops.last!.kind == .fallThrough ? ops.count - 1 : ops.count
         let block = blocks! + blockCount
-        block.initialize(to: TranslatedBlock(virtualPC: virtualPC, physicalPC: physicalPC, ops: opStart, instructionCount: instructionCount))
+        block.initialize(to: TranslatedBlock(virtualPC: virtualPC, physicalPC: physicalPC, ops: opStart, instructionCount: instructionCount,
+                                             native: native.flatMap { arena.install($0) },
+                                             loopsToItself: ops.last.map { $0.kind != .jalr && $0.kind != .fallThrough && $0.kind != .interpret && $0.immediate == virtualPC } ?? false))
+        if block.pointee.native != nil { statistics.nativeBlocks += 1 }
         blockCount += 1
         index[CodeCache.key(virtualPC, physicalPC)] = block
         let page = Int((physicalPC &- Machine.ramBase) >> 12)
@@ -163,10 +196,12 @@ final class CodeCache {
         for page in blocksInPage.keys { codePages[page] = 0 }
         blocksInPage.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
+        recent.update(repeating: nil, count: CodeCache.recentSize)
         if let blocks { blocks.deinitialize(count: blockCount) }
         if let opPool { opPool.deinitialize(count: opCount) }
         blockCount = 0
         opCount = 0
+        arena.reset()
         flushCount += 1
         return hadCode
     }

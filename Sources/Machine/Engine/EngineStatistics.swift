@@ -5,6 +5,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var blocksTranslated: UInt64 = 0
     /// Guest instructions covered by those translations.
     public var instructionsTranslated: UInt64 = 0
+    /// Blocks that also got native x86-64 code for (a prefix of) their ops.
+    public var nativeBlocks: UInt64 = 0
     /// Block executions, whichever way the block was found.
     public var blocksExecuted: UInt64 = 0
     /// Block executions reached by following the previous block's chain link, without a lookup.

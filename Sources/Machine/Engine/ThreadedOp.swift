@@ -51,4 +51,5 @@ struct ThreadedOp {
     /// Terminators that retire as an instruction of the block. (`.fallThrough` is not an
     /// instruction; `.interpret` is counted by the interpreter that runs it.)
     var isTerminator: Bool { kind.rawValue >= Kind.beq.rawValue }
+    var isConditionalBranch: Bool { kind.rawValue >= Kind.beq.rawValue && kind.rawValue <= Kind.bgeu.rawValue }
 }

@@ -27,6 +27,8 @@ enum Translator {
         var fetchHost = machine.ram
         var previous: UnsafeMutablePointer<TranslatedBlock>? = nil
         var leftByTakenExit = false
+        let nativeContext = cache.nativeContext
+        nativeContext.initialize(to: NativeContext(loadTLB: loadTLB, storeTLB: storeTLB, dataContext: dataContext))
         var executed: UInt64 = 0
         var chained: UInt64 = 0
         defer {
@@ -84,6 +86,23 @@ enum Translator {
             previous = block
             let first = block.pointee.ops
             var op = first
+            if let native = block.pointee.native {
+                // Whole extra iterations a self-loop may run inside the native code.
+                // (The division is only worth its cost for a block that can loop.)
+                let extraIterations = block.pointee.loopsToItself ? (stopAt - retired) / count - 1 : 0
+                nativeContext.pointee.iterationBudget = extraIterations
+                let exit = native(x, UnsafeMutableRawPointer(nativeContext))
+                let iterations = extraIterations - nativeContext.pointee.iterationBudget
+                retired &+= iterations &* count
+                executed &+= iterations
+                if exit & NativeExit.bailOut == 0 {
+                    pc = UInt32(truncatingIfNeeded: exit)
+                    leftByTakenExit = exit & NativeExit.taken != 0
+                    retired &+= count
+                    continue blocks
+                }
+                op = first + NativeExit.opIndex(exit)
+            }
 
             /// pc and retired count of the op being executed, published for a slow path or trap.
             @inline(__always) func syncAtOp() {
