@@ -13,7 +13,10 @@
 //
 // Labs join the graph only when asked, through the environment (notes: labs-shared.md):
 //   VLAB_LAB=01               adds target Lab01 (Labs/01-isa-interpreter/Sources/Lab01) and Lab01PublicTests
-//   VLAB_LAB_SOURCES=DIR      builds Lab01 from DIR instead (a grading workspace, or Grader/Solutions/...)
+//   VLAB_LAB_SOURCES=DIR      builds Lab01 from DIR instead (a grading workspace, or Grader/Solutions/...);
+//                             DIR must be inside the package root (absolute or relative to it): SwiftPM
+//                             rejects target paths outside it, but a symlink inside the root to a folder
+//                             elsewhere works
 //   VLAB_HIDDEN_TESTS=1       adds Lab01HiddenTests (Grader/HiddenTests/01-isa-interpreter/Lab01HiddenTests)
 // so the repository's own `swift test` never compiles a skeleton, and a lab target can only
 // import what its entry below lists: never the library's own answer to the lab.
