@@ -10,7 +10,8 @@ public struct VLab: ParsableCommand {
             Start with `vlab boot`: it boots the demo guest on the emulated `virt` board.
             """,
         version: "0.1.0",
-        subcommands: [Boot.self, Run.self, Asm.self, Disasm.self, ContainerCommand.self, Bench.self])
+        subcommands: [Boot.self, Run.self, Asm.self, Disasm.self, Bench.self, ContainerCommand.self,
+                      Test.self, Release.self])
 
     public init() {}
 }
