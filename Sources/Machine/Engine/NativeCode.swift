@@ -84,6 +84,7 @@ struct NativeCodeEmitter {
     private var allocation: [(guest: UInt8, host: UInt8)] = []
     private var writtenGuests: Set<UInt8> = []
     private var savedHosts: [UInt8] = []
+    private var selfLoop = false
 
     private mutating func allocateRegisters(_ ops: [ThreadedOp]) {
         var uses: [UInt8: Int] = [:]
@@ -111,8 +112,10 @@ struct NativeCodeEmitter {
             }
         }
         let loops = ops.last.map { $0.immediate == blockStart && ($0.kind == .jal || $0.isConditionalBranch) } ?? false
+        selfLoop = loops
         let worthIt = uses.filter { $0.value >= (loops ? 1 : 3) }.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-        for ((guest, _), host) in zip(worthIt, Self.hostRegisters) {
+        // A self-loop keeps its budget in r11 and counts its iterations in r10.
+        for ((guest, _), host) in zip(worthIt, loops ? Array(Self.hostRegisters.dropFirst(2)) : Self.hostRegisters) {
             hostRegister[guest] = host
             allocation.append((guest, host))
             if written.contains(guest) { writtenGuests.insert(guest) }
@@ -126,6 +129,10 @@ struct NativeCodeEmitter {
             if host >= 8 { byte(0x44) }
             byte(0x8B, 0x80 | (host & 7) << 3 | 7); int32(Self.displacement(guest))
         }
+        if selfLoop {
+            byte(0x4C, 0x8B, 0x5E, 0x18)                               // mov r11, [rsi+24] (budget)
+            byte(0x45, 0x31, 0xD2)                                     // xor r10d, r10d (iterations)
+        }
     }
 
     /// Stores the allocated registers the block writes and restores the saved ones; rax is kept.
@@ -133,6 +140,10 @@ struct NativeCodeEmitter {
         for (guest, host) in allocation where writtenGuests.contains(guest) {           // mov [rdi+4g], host
             if host >= 8 { byte(0x44) }
             byte(0x89, 0x80 | (host & 7) << 3 | 7); int32(Self.displacement(guest))
+        }
+        if selfLoop {
+            byte(0x4C, 0x89, 0x5E, 0x18)                               // mov [rsi+24], r11
+            byte(0x4C, 0x01, 0x56, 0x28)                               // add [rsi+40], r10
         }
         for host in savedHosts.reversed() { if host >= 8 { byte(0x41) }; byte(0x58 + host & 7) }  // pop
     }
@@ -269,10 +280,10 @@ struct NativeCodeEmitter {
     private mutating func takenExit(to target: UInt32) {
         if target == blockStart {
             let exit = newLabel()
-            byte(0x48, 0x81, 0x7E, 0x18); int32(instructionCount)     // cmp qword [rsi+24], count
+            byte(0x49, 0x81, 0xFB); int32(instructionCount)           // cmp r11, count
             jump(if: Self.below, to: exit)
-            byte(0x48, 0x81, 0x6E, 0x18); int32(instructionCount)     // sub qword [rsi+24], count
-            byte(0x48, 0xFF, 0x46, 0x28)                               // inc qword [rsi+40]
+            byte(0x49, 0x81, 0xEB); int32(instructionCount)           // sub r11, count
+            byte(0x49, 0xFF, 0xC2)                                     // inc r10
             byte(0xE9); fixups.append((bytes.count, startLabel)); int32(0)  // jmp start
             bind(exit)
         }
