@@ -135,6 +135,8 @@ final class CodeCache {
         }
         let instructionCount = ops.last!.kind == .fallThrough ? ops.count - 1 : ops.count
         var native = emitsNativeCode ? NativeCodeEmitter.emit(ops, virtualPC: virtualPC, instructionCount: instructionCount) : nil
+        // Code bigger than the whole arena (a long block in a tiny cache) would only cause flushes.
+        if let code = native, code.bytes.count > arena.capacity { native = nil }
         if blockCount == blockCapacity || opCount + ops.count > opCapacity || arena.used + (native?.bytes.count ?? 0) > arena.capacity {
             statistics.evictions += UInt64(index.count)
             statistics.capacityFlushes += 1
