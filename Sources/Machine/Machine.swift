@@ -12,10 +12,11 @@ import Darwin
 /// QEMU's `virt` board (RAM at `0x8000_0000`, 16550 UART, CLINT, `sifive_test` finisher), plus HTIF
 /// `tohost` for ISA-test-style guests.
 ///
-/// The pieces are kept apart so later engines can share them: `HartState` is the architectural state,
-/// the bus and devices are the physical world, the TLB is a cache any engine may use, and the engine
-/// (`Interpreter`) only moves the state forward. The run loop here decides *when* an engine runs
-/// (timer deadlines, interrupts, WFI, instruction limits), so every engine sees the same boundaries.
+/// The pieces are kept apart so the engines share them: `HartState` is the architectural state, the
+/// bus and devices are the physical world, the TLB is a cache any engine may use, and the engine
+/// (`Interpreter` or `Translator`, see Engine/DESIGN.md) only moves the state forward. The run loop
+/// here decides *when* an engine runs (timer deadlines, interrupts, WFI, instruction limits), so
+/// every engine sees the same boundaries.
 ///
 /// Not Sendable: a machine and its state are confined to the thread that drives it.
 public final class Machine {

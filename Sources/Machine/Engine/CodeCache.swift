@@ -14,10 +14,12 @@ struct TranslatedBlock {
     /// guess the engine checks (same virtual and physical pc) before following it.
     var takenLink: UnsafeMutablePointer<TranslatedBlock>? = nil
     var fallThroughLink: UnsafeMutablePointer<TranslatedBlock>? = nil
-    /// Native code for a prefix of the ops (see NativeCode.swift), if any.
+    /// Native code for a prefix of the ops (see NativeCode.swift), if any, and the rel32 fields
+    /// of its direct exits' jumps (nil where the exit has no native jump).
     var native: NativeBlock? = nil
-    /// The block's jump or taken branch goes back to its own start (its native code may loop).
-    var loopsToItself = false
+    var nativeEntry: UnsafeMutableRawPointer? = nil
+    var takenSite: UnsafeMutableRawPointer? = nil
+    var fallThroughSite: UnsafeMutableRawPointer? = nil
 
     static let invalidPC: UInt32 = 1
 
@@ -131,8 +133,11 @@ final class CodeCache {
             blocks = .allocate(capacity: blockCapacity)
             opPool = .allocate(capacity: opCapacity)
         }
-        let native = emitsNativeCode ? NativeCodeEmitter.emit(ops, virtualPC: virtualPC) : nil
-        if blockCount == blockCapacity || opCount + ops.count > opCapacity || arena.used + (native?.count ?? 0) > arena.capacity {
+        let instructionCount = ops.last!.kind == .fallThrough ? ops.count - 1 : ops.count
+        var native = emitsNativeCode ? NativeCodeEmitter.emit(ops, virtualPC: virtualPC, instructionCount: instructionCount) : nil
+        // Code bigger than the whole arena (a long block in a tiny cache) would only cause flushes.
+        if let code = native, code.bytes.count > arena.capacity { native = nil }
+        if blockCount == blockCapacity || opCount + ops.count > opCapacity || arena.used + (native?.bytes.count ?? 0) > arena.capacity {
             statistics.evictions += UInt64(index.count)
             statistics.capacityFlushes += 1
             flush()
@@ -140,11 +145,17 @@ final class CodeCache {
         let opStart = opPool! + opCount
         opStart.initialize(from: ops, count: ops.count)
         opCount += ops.count
-        let instructionCount = ops.last!.kind == .fallThrough ? ops.count - 1 : ops.count
         let block = blocks! + blockCount
+        if native != nil {
+            let address = UInt64(UInt(bitPattern: UnsafeMutableRawPointer(block)))
+            for i in 0..<8 { native!.bytes[NativeCode.blockPointerOffset + i] = UInt8(truncatingIfNeeded: address >> UInt64(8 * i)) }
+        }
+        let entry = native.flatMap { arena.install($0.bytes) }
         block.initialize(to: TranslatedBlock(virtualPC: virtualPC, physicalPC: physicalPC, ops: opStart, instructionCount: instructionCount,
-                                             native: native.flatMap { arena.install($0) },
-                                             loopsToItself: ops.last.map { $0.kind != .jalr && $0.kind != .fallThrough && $0.kind != .interpret && $0.immediate == virtualPC } ?? false))
+                                             native: entry.map { unsafeBitCast($0, to: NativeBlock.self) },
+                                             nativeEntry: entry,
+                                             takenSite: entry.flatMap { e in native?.takenSite.map { e + $0 } },
+                                             fallThroughSite: entry.flatMap { e in native?.fallThroughSite.map { e + $0 } }))
         if block.pointee.native != nil { statistics.nativeBlocks += 1 }
         blockCount += 1
         index[CodeCache.key(virtualPC, physicalPC)] = block

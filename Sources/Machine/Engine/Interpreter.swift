@@ -13,8 +13,8 @@
 /// alone runs at 59 million decodes/s (17 ns each), which caps an interpreter built on it below
 /// 59 MIPS; this engine runs the test's 7-instruction ALU/load/store/branch loop at 150 MIPS
 /// (6.7 ns per instruction, decode included). With the other core busy both figures drop alike
-/// (45-50 million decodes/s against 112-116 MIPS). The block translator (a later engine) is where
-/// decoding once into `Instruction`s pays off.
+/// (45-50 million decodes/s against 112-116 MIPS). The block translator (Translator.swift, see
+/// DESIGN.md) is where decoding once into `Instruction`s pays off.
 ///
 /// The engine stops after `stopAt` retirements, and after every instruction that may change what
 /// the run loop must look at (SYSTEM instructions, traps, stores that miss the fast path, atomics),

@@ -10,9 +10,24 @@ struct NativeContext {
     var loadTLB: UnsafeMutablePointer<TLBEntry>
     var storeTLB: UnsafeMutablePointer<TLBEntry>
     var dataContext: UInt32
-    /// How many more times a block that loops to itself may run its body before it must return
-    /// (the engine's instruction budget, in whole iterations); native code counts it down.
-    var iterationBudget: UInt64 = 0
+    /// Instructions native code may still retire in this call: a block is entered (and a self-loop
+    /// goes round again) only if its whole instruction count fits, and subtracts it. This is how
+    /// chained native blocks stop exactly where the engine would.
+    var instructionBudget: UInt64 = 0
+    /// The block whose code ran last (set on every entry), so the engine knows where a bail-out
+    /// or exit came from after a chain of native jumps.
+    var currentBlock: UnsafeMutableRawPointer? = nil
+    /// Native block entries in this call, for the statistics.
+    var blocksEntered: UInt64 = 0
+}
+
+/// A block's emitted code, before it is installed: where to put the block's own address, and
+/// where its direct exits' jumps are (patched to chain to a successor's native code).
+struct NativeCode {
+    var bytes: [UInt8]
+    static let blockPointerOffset = 2
+    var takenSite: Int? = nil
+    var fallThroughSite: Int? = nil
 }
 
 /// A block's native code: `(registers, context) -> exit`. The exit word is either the next pc
@@ -25,6 +40,9 @@ typealias NativeBlock = @convention(c) (UnsafeMutablePointer<UInt32>, UnsafeMuta
 enum NativeExit {
     static let taken: UInt64 = 1 << 32
     static let bailOut: UInt64 = 1 << 33
+    /// A chained jump reached a block that was invalidated or does not fit the budget: continue
+    /// at the pc in bits 31:0 through the engine.
+    static let notEntered: UInt64 = 1 << 34
     static func opIndex(_ exit: UInt64) -> Int { Int(truncatingIfNeeded: exit >> 40) }
 }
 
@@ -47,7 +65,10 @@ struct NativeCodeEmitter {
     /// dependent ops; this one-register cache removes most of those waits.
     private var eaxHolds: UInt8? = nil
     private var blockStart: UInt32 = 0
+    private var instructionCount: UInt32 = 0
     private let startLabel = -1
+    private var takenSite: Int? = nil
+    private var fallThroughSite: Int? = nil
 
     // MARK: Block-local register allocation
     //
@@ -63,6 +84,7 @@ struct NativeCodeEmitter {
     private var allocation: [(guest: UInt8, host: UInt8)] = []
     private var writtenGuests: Set<UInt8> = []
     private var savedHosts: [UInt8] = []
+    private var selfLoop = false
 
     private mutating func allocateRegisters(_ ops: [ThreadedOp]) {
         var uses: [UInt8: Int] = [:]
@@ -90,8 +112,10 @@ struct NativeCodeEmitter {
             }
         }
         let loops = ops.last.map { $0.immediate == blockStart && ($0.kind == .jal || $0.isConditionalBranch) } ?? false
+        selfLoop = loops
         let worthIt = uses.filter { $0.value >= (loops ? 1 : 3) }.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-        for ((guest, _), host) in zip(worthIt, Self.hostRegisters) {
+        // A self-loop keeps its budget in r11 and counts its iterations in r10.
+        for ((guest, _), host) in zip(worthIt, loops ? Array(Self.hostRegisters.dropFirst(2)) : Self.hostRegisters) {
             hostRegister[guest] = host
             allocation.append((guest, host))
             if written.contains(guest) { writtenGuests.insert(guest) }
@@ -105,6 +129,10 @@ struct NativeCodeEmitter {
             if host >= 8 { byte(0x44) }
             byte(0x8B, 0x80 | (host & 7) << 3 | 7); int32(Self.displacement(guest))
         }
+        if selfLoop {
+            byte(0x4C, 0x8B, 0x5E, 0x18)                               // mov r11, [rsi+24] (budget)
+            byte(0x45, 0x31, 0xD2)                                     // xor r10d, r10d (iterations)
+        }
     }
 
     /// Stores the allocated registers the block writes and restores the saved ones; rax is kept.
@@ -112,6 +140,10 @@ struct NativeCodeEmitter {
         for (guest, host) in allocation where writtenGuests.contains(guest) {           // mov [rdi+4g], host
             if host >= 8 { byte(0x44) }
             byte(0x89, 0x80 | (host & 7) << 3 | 7); int32(Self.displacement(guest))
+        }
+        if selfLoop {
+            byte(0x4C, 0x89, 0x5E, 0x18)                               // mov [rsi+24], r11
+            byte(0x4C, 0x01, 0x56, 0x28)                               // add [rsi+40], r10
         }
         for host in savedHosts.reversed() { if host >= 8 { byte(0x41) }; byte(0x58 + host & 7) }  // pop
     }
@@ -138,18 +170,35 @@ struct NativeCodeEmitter {
             && MemoryLayout<TLBEntry>.offset(of: \TLBEntry.host) == 8
             && MemoryLayout<NativeContext>.offset(of: \NativeContext.storeTLB) == 8
             && MemoryLayout<NativeContext>.offset(of: \NativeContext.dataContext) == 16
-            && MemoryLayout<NativeContext>.offset(of: \NativeContext.iterationBudget) == 24
+            && MemoryLayout<NativeContext>.offset(of: \NativeContext.instructionBudget) == 24
+            && MemoryLayout<NativeContext>.offset(of: \NativeContext.currentBlock) == 32
+            && MemoryLayout<NativeContext>.offset(of: \NativeContext.blocksEntered) == 40
+            && MemoryLayout<TranslatedBlock>.offset(of: \TranslatedBlock.virtualPC) == 0
         #else
         return false
         #endif
     }()
 
-    /// Native code for `ops` (a translated block starting at `virtualPC`), or nil if its first op
-    /// has none. A jump or taken branch back to `virtualPC` loops inside the native code while
-    /// `iterationBudget` lasts, so a one-block loop costs no trip through the engine per iteration.
-    static func emit(_ ops: [ThreadedOp], virtualPC: UInt32) -> [UInt8]? {
+    /// Native code for `ops` (a translated block starting at `virtualPC`, `instructionCount`
+    /// instructions), or nil if its first op has none. A jump or taken branch back to `virtualPC`
+    /// loops inside the native code while the budget lasts.
+    ///
+    /// Entry: check the block is still valid (its header's virtual pc, which invalidation
+    /// overwrites) and fits the budget, else return `notEntered`; subtract its count; record it as
+    /// the current block; load the allocated registers.
+    static func emit(_ ops: [ThreadedOp], virtualPC: UInt32, instructionCount: Int) -> NativeCode? {
         var emitter = NativeCodeEmitter()
         emitter.blockStart = virtualPC
+        emitter.instructionCount = UInt32(instructionCount)
+        let notEntered = emitter.newLabel()
+        emitter.byte(0x48, 0xB9); emitter.int32(0); emitter.int32(0)  // movabs rcx, <block>
+        emitter.byte(0x81, 0x39); emitter.int32(virtualPC)            // cmp dword [rcx], virtualPC
+        emitter.jump(if: Self.notEqual, to: notEntered)
+        emitter.byte(0x48, 0x81, 0x7E, 0x18); emitter.int32(emitter.instructionCount)  // cmp qword [rsi+24], count
+        emitter.jump(if: Self.below, to: notEntered)
+        emitter.byte(0x48, 0x81, 0x6E, 0x18); emitter.int32(emitter.instructionCount)  // sub qword [rsi+24], count
+        emitter.byte(0x48, 0x89, 0x4E, 0x20)                          // mov [rsi+32], rcx
+        emitter.byte(0x48, 0xFF, 0x46, 0x28)                          // inc qword [rsi+40]
         emitter.allocateRegisters(ops)
         emitter.prologue()
         emitter.bind(emitter.startLabel)
@@ -160,8 +209,10 @@ struct NativeCodeEmitter {
                 break
             }
         }
+        emitter.bind(notEntered)
+        emitter.returnRaw(NativeExit.notEntered | UInt64(virtualPC))
         emitter.resolve()
-        return emitter.bytes
+        return NativeCode(bytes: emitter.bytes, takenSite: emitter.takenSite, fallThroughSite: emitter.fallThroughSite)
     }
 
     // MARK: Encoding
@@ -196,6 +247,19 @@ struct NativeCodeEmitter {
     /// The epilogue, then movabs rax, value; ret
     private mutating func returnConstant(_ value: UInt64) {
         epilogue()
+        returnRaw(value)
+    }
+    /// A direct exit to a known pc: the epilogue, then a jump that starts out pointing at the
+    /// return just after it and is patched to the successor's native entry once the engine links them.
+    private mutating func directExit(_ value: UInt64, taken: Bool) {
+        epilogue()
+        byte(0xE9)
+        if taken { takenSite = bytes.count } else { fallThroughSite = bytes.count }
+        int32(0)
+        returnRaw(value)
+    }
+    /// movabs rax, value; ret
+    private mutating func returnRaw(_ value: UInt64) {
         if value >> 32 == 0 {
             byte(0xB8); int32(UInt32(value))           // mov eax, imm32 (zero-extends)
         } else {
@@ -216,13 +280,14 @@ struct NativeCodeEmitter {
     private mutating func takenExit(to target: UInt32) {
         if target == blockStart {
             let exit = newLabel()
-            byte(0x48, 0x83, 0x7E, 0x18, 0x00)                         // cmp qword [rsi+24], 0
-            jump(if: Self.equal, to: exit)
-            byte(0x48, 0xFF, 0x4E, 0x18)                               // dec qword [rsi+24]
+            byte(0x49, 0x81, 0xFB); int32(instructionCount)           // cmp r11, count
+            jump(if: Self.below, to: exit)
+            byte(0x49, 0x81, 0xEB); int32(instructionCount)           // sub r11, count
+            byte(0x49, 0xFF, 0xC2)                                     // inc r10
             byte(0xE9); fixups.append((bytes.count, startLabel)); int32(0)  // jmp start
             bind(exit)
         }
-        returnConstant(NativeExit.taken | UInt64(target))
+        directExit(NativeExit.taken | UInt64(target), taken: true)
     }
     private mutating func resolve() {
         for fixup in fixups {
@@ -331,7 +396,7 @@ struct NativeCodeEmitter {
             default: condition = Self.aboveOrEqual
             }
             jump(if: condition, to: taken)
-            returnConstant(UInt64(op.extra))
+            directExit(UInt64(op.extra), taken: false)
             bind(taken)
             takenExit(to: imm)
         case .jal:
@@ -350,7 +415,7 @@ struct NativeCodeEmitter {
             bind(misaligned)
             returnConstant(NativeExit.bailOut | UInt64(index) << 40)
         case .fallThrough:
-            returnConstant(UInt64(imm))
+            directExit(UInt64(imm), taken: false)
         case .div, .divu, .rem, .remu, .mulh, .mulhsu, .mulhu, .interpret:
             return false
         }
@@ -383,13 +448,19 @@ final class NativeCodeArena {
 
     var isAvailable: Bool { base != nil }
 
-    /// Copies `code` in and returns it as a callable block, or nil when the arena is full.
-    func install(_ code: [UInt8]) -> NativeBlock? {
+    /// Copies `code` in and returns where it starts, or nil when the arena is full.
+    func install(_ code: [UInt8]) -> UnsafeMutableRawPointer? {
         guard let base, used + code.count <= capacity else { return nil }
         let start = base + used
         code.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: code.count) }
         used += (code.count + 15) & ~15
-        return unsafeBitCast(start, to: NativeBlock.self)
+        return start
+    }
+
+    /// Points the jump whose rel32 field is at `site` to `target`.
+    static func patch(site: UnsafeMutableRawPointer, to target: UnsafeMutableRawPointer) {
+        let relative = Int32(truncatingIfNeeded: target - (site + 4))
+        site.storeBytes(of: relative.littleEndian, as: Int32.self)
     }
 
     func reset() { used = 0 }

@@ -73,35 +73,55 @@ enum Translator {
                 }
                 if let previous {
                     if leftByTakenExit { previous.pointee.takenLink = block } else { previous.pointee.fallThroughLink = block }
+                    // Chain the native code too, within one page (a jump to another page must go
+                    // through the fetch TLB, as the interpreter's fetch would).
+                    if let entry = block.pointee.nativeEntry, let site = leftByTakenExit ? previous.pointee.takenSite : previous.pointee.fallThroughSite,
+                       previous.pointee.virtualPC & ~0xFFF == pc & ~0xFFF {
+                        NativeCodeArena.patch(site: site, to: entry)
+                    }
                 }
             }
 
-            let count = UInt64(block.pointee.instructionCount)
+            var count = UInt64(block.pointee.instructionCount)
             if stopAt - retired < count {
                 sync()
                 Interpreter.run(machine, until: stopAt)
                 return
             }
-            executed &+= 1
             previous = block
-            let first = block.pointee.ops
+            var first = block.pointee.ops
             var op = first
             if let native = block.pointee.native {
-                // Whole extra iterations a self-loop may run inside the native code.
-                // (The division is only worth its cost for a block that can loop.)
-                let extraIterations = block.pointee.loopsToItself ? (stopAt - retired) / count - 1 : 0
-                nativeContext.pointee.iterationBudget = extraIterations
+                // Native code runs this block and whatever it chains to, within the budget; its
+                // entry subtracts each block's count (so this block's entry cannot fail).
+                let budget = stopAt - retired
+                nativeContext.pointee.instructionBudget = budget
+                nativeContext.pointee.blocksEntered = 0
                 let exit = native(x, UnsafeMutableRawPointer(nativeContext))
-                let iterations = extraIterations - nativeContext.pointee.iterationBudget
-                retired &+= iterations &* count
-                executed &+= iterations
+                retired &+= budget - nativeContext.pointee.instructionBudget
+                executed &+= nativeContext.pointee.blocksEntered
+                let last = nativeContext.pointee.currentBlock!.assumingMemoryBound(to: TranslatedBlock.self)
+                if exit & NativeExit.notEntered != 0 {
+                    pc = UInt32(truncatingIfNeeded: exit)
+                    previous = nil
+                    continue blocks
+                }
+                previous = last
                 if exit & NativeExit.bailOut == 0 {
                     pc = UInt32(truncatingIfNeeded: exit)
                     leftByTakenExit = exit & NativeExit.taken != 0
-                    retired &+= count
                     continue blocks
                 }
+                // Continue `last` in threaded code at the op native code could not do; its entry
+                // counted all its instructions, so step back to the count at its start.
+                block = last
+                count = UInt64(last.pointee.instructionCount)
+                retired &-= count
+                pc = last.pointee.virtualPC
+                first = last.pointee.ops
                 op = first + NativeExit.opIndex(exit)
+            } else {
+                executed &+= 1
             }
 
             /// pc and retired count of the op being executed, published for a slow path or trap.
