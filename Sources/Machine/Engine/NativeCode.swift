@@ -51,8 +51,8 @@ enum NativeExit {
 /// Deliberately small: each op loads its operands from the register file in memory (rdi), computes
 /// in eax/ecx/edx, and stores the result back, so there is no register allocation to get wrong and
 /// every op boundary is a valid place to hand over to the threaded code. Covered: the RV32I ALU
-/// ops, MUL, LUI/AUIPC constants, loads and stores whose page is in the data TLB with a host
-/// pointer, branches, JAL and JALR. Everything else (division, MULH*, the ops left to the
+/// ops, MUL, DIV/DIVU/REM/REMU, LUI/AUIPC constants, loads and stores whose page is in the data TLB with a host
+/// pointer, branches, JAL and JALR. Everything else (MULH*, the ops left to the
 /// interpreter) ends the native prefix of the block with a bail-out, and the threaded code runs
 /// the rest. Semantics therefore need no second implementation of traps or slow paths.
 struct NativeCodeEmitter {
@@ -92,8 +92,7 @@ struct NativeCodeEmitter {
         var count = 0
         for op in ops {
             count += 1
-            if op.kind == .div || op.kind == .divu || op.kind == .rem || op.kind == .remu || op.kind == .mulh
-                || op.kind == .mulhsu || op.kind == .mulhu || op.kind == .interpret { break }  // native code stops here
+            if op.kind == .mulh || op.kind == .mulhsu || op.kind == .mulhu || op.kind == .interpret { break }  // native code stops here
             let reads: [UInt8]
             switch op.kind {
             case .loadImmediate, .jal, .fallThrough, .nop: reads = []
@@ -276,6 +275,12 @@ struct NativeCodeEmitter {
         fixups.append((bytes.count, label))
         int32(0)
     }
+    /// jmp rel32 to a label.
+    private mutating func jump(to label: Int) {
+        byte(0xE9)
+        fixups.append((bytes.count, label))
+        int32(0)
+    }
     /// The taken exit to `target`: loop back to the block's start while the budget lasts.
     private mutating func takenExit(to target: UInt32) {
         if target == blockStart {
@@ -416,7 +421,38 @@ struct NativeCodeEmitter {
             returnConstant(NativeExit.bailOut | UInt64(index) << 40)
         case .fallThrough:
             directExit(UInt64(imm), taken: false)
-        case .div, .divu, .rem, .remu, .mulh, .mulhsu, .mulhu, .interpret:
+        case .div, .rem:
+            // x86 idiv traps on a zero divisor and on INT_MIN / -1; RISC-V defines both (DIV: -1 and
+            // INT_MIN, REM: the dividend and 0), so those divisors branch around the idiv.
+            let byZero = newLabel(), byMinusOne = newLabel(), done = newLabel()
+            loadEAX(rs1); loadECX(rs2)                                 // eax = dividend, ecx = divisor
+            byte(0x85, 0xC9); jump(if: Self.equal, to: byZero)         // test ecx, ecx
+            byte(0x83, 0xF9, 0xFF); jump(if: Self.equal, to: byMinusOne)  // cmp ecx, -1
+            byte(0x99)                                                 // cdq (edx:eax = dividend)
+            byte(0xF7, 0xF9)                                           // idiv ecx
+            if op.kind == .rem { byte(0x89, 0xD0) }                    // mov eax, edx (remainder)
+            jump(to: done)
+            bind(byMinusOne)                                           // x / -1 = -x (INT_MIN stays), x % -1 = 0
+            if op.kind == .div { byte(0xF7, 0xD8) } else { byte(0x31, 0xC0) }  // neg eax / xor eax, eax
+            jump(to: done)
+            bind(byZero)                                               // x / 0 = -1, x % 0 = x (eax)
+            if op.kind == .div { byte(0xB8); int32(0xFFFF_FFFF) }      // mov eax, -1
+            bind(done)
+            storeEAX(rd)
+        case .divu, .remu:
+            // x86 div traps on a zero divisor; RISC-V gives DIVU all ones and REMU the dividend.
+            let byZero = newLabel(), done = newLabel()
+            loadEAX(rs1); loadECX(rs2)                                 // eax = dividend, ecx = divisor
+            byte(0x85, 0xC9); jump(if: Self.equal, to: byZero)         // test ecx, ecx
+            byte(0x31, 0xD2)                                           // xor edx, edx (edx:eax = dividend)
+            byte(0xF7, 0xF1)                                           // div ecx
+            if op.kind == .remu { byte(0x89, 0xD0) }                   // mov eax, edx (remainder)
+            jump(to: done)
+            bind(byZero)                                               // x / 0 = 0xFFFFFFFF, x % 0 = x (eax)
+            if op.kind == .divu { byte(0xB8); int32(0xFFFF_FFFF) }     // mov eax, 0xFFFFFFFF
+            bind(done)
+            storeEAX(rd)
+        case .mulh, .mulhsu, .mulhu, .interpret:
             return false
         }
         return true
