@@ -1,0 +1,375 @@
+/* kernel.c: the S-mode kernel. Sv32 paging, processes in U-mode, a timer-driven round-robin
+ * scheduler, four system calls and a console that keeps the output deterministic.
+ *
+ * Determinism matters because the same image must print the same bytes on QEMU (whose timer
+ * follows the wall clock) and on vlab (whose timer follows retired instructions): where the
+ * timer interrupts land must never show in the output. So the console prints one complete line
+ * from each process in turn (pid 1, 2, 3, 4, 1, ...), and the final report only counts events
+ * the processes cause themselves. */
+#include "sbi.h"
+
+typedef unsigned int u32;
+
+/* ---------------------------------------------------------------- firmware calls */
+
+static long sbi_call(long function, long a0, long a1) {
+    register long r_a0 asm("a0") = a0;
+    register long r_a1 asm("a1") = a1;
+    register long r_a7 asm("a7") = function;
+    asm volatile("ecall" : "+r"(r_a0) : "r"(r_a1), "r"(r_a7) : "memory");
+    return r_a0;
+}
+
+static void putchar(char c) { sbi_call(SBI_PUTCHAR, c, 0); }
+static void puts(const char *s) { while (*s) putchar(*s++); }
+
+/* A printf with %s, %u, %d and %x, an optional width and '-' to pad on the right: enough for
+ * the report. */
+static void print(const char *format, ...) {
+    __builtin_va_list args;
+    __builtin_va_start(args, format);
+    for (; *format; format++) {
+        if (*format != '%') { putchar(*format); continue; }
+        int width = 0, left = *++format == '-';
+        if (!left) format--;
+        while (*++format >= '0' && *format <= '9') width = width * 10 + *format - '0';
+        char digits[12], *end = digits + sizeof digits, *p = end;
+        const char *text = digits;
+        if (*format == 's') {
+            text = __builtin_va_arg(args, const char *);
+            for (p = (char *)text; *p; p++) {}
+            end = p, p = (char *)text;
+        } else {
+            u32 value = __builtin_va_arg(args, u32), base = *format == 'x' ? 16 : 10;
+            int negative = *format == 'd' && (int)value < 0;
+            if (negative) value = -value;
+            do { *--p = "0123456789abcdef"[value % base]; value /= base; } while (value);
+            if (negative) *--p = '-';
+            text = p;
+        }
+        if (!left) for (int n = end - p; n < width; n++) putchar(' ');
+        while (text < end) putchar(*text++);
+        if (left) for (int n = end - p; n < width; n++) putchar(' ');
+    }
+    __builtin_va_end(args);
+}
+
+static void panic(const char *why) {
+    print("kernel panic: %s\n", why);
+    sbi_call(SBI_SHUTDOWN, 1, 0);
+    for (;;) {}
+}
+
+/* ---------------------------------------------------------------- physical pages */
+
+#define PAGE_SIZE 4096
+#define RAM_MAPPED_END 0x80800000u   /* the kernel maps (and uses) the first 8 MiB of RAM */
+extern char _end[];                   /* from kernel.ld: the first byte after the kernel */
+static char *next_free_page = _end;
+
+/* Pages are never freed: processes live until the machine stops, so a bump allocator is enough. */
+static void *allocate_page(void) {
+    if ((u32)next_free_page >= RAM_MAPPED_END) panic("out of memory");
+    char *page = next_free_page;
+    next_free_page += PAGE_SIZE;
+    for (int i = 0; i < PAGE_SIZE; i++) page[i] = 0;
+    return page;
+}
+
+/* ---------------------------------------------------------------- Sv32 paging */
+
+/* Page-table entry bits (privileged spec 4.3.1). A and D are set up front, because the spec
+ * lets hardware either set them or fault, and we want the same behaviour everywhere. */
+#define PTE_V 0x01
+#define PTE_R 0x02
+#define PTE_W 0x04
+#define PTE_X 0x08
+#define PTE_U 0x10
+#define PTE_A 0x40
+#define PTE_D 0x80
+#define SATP_SV32 0x80000000u
+
+/* Each process sees the same layout: its program at 0x10000 (linked there, see kernel.ld),
+ * its own stack page just below 4 MiB, and the kernel's identity mapping above 0x80000000,
+ * which U-mode cannot touch because those entries lack PTE_U. */
+#define USER_CODE  0x00010000u
+#define USER_STACK 0x003ff000u
+extern char user_image_start[], user_image_end[];   /* physical location of the user programs */
+
+static u32 make_pte(u32 physical, u32 flags) { return (physical >> 12) << 10 | flags | PTE_V | PTE_A | PTE_D; }
+static u32 pte_address(u32 pte) { return (pte >> 10) << 12; }
+
+/* The kernel's own mapping: RAM as 4 MiB "megapages", leaves in the root table, identity
+ * mapped so that the code keeps running at the same addresses when paging turns on. */
+static void map_kernel(u32 *root) {
+    for (u32 address = 0x80000000u; address < RAM_MAPPED_END; address += 0x400000)
+        root[address >> 22] = make_pte(address, PTE_R | PTE_W | PTE_X);
+}
+
+/* Maps one 4 KiB page in the first 4 MiB, through the second-level table at root[0]. */
+static void map_user_page(u32 *root, u32 virtual, u32 physical, u32 flags) {
+    if (!(root[0] & PTE_V)) root[0] = (((u32)allocate_page() >> 12) << 10) | PTE_V;
+    u32 *table = (u32 *)pte_address(root[0]);
+    table[(virtual >> 12) & 0x3ff] = make_pte(physical, flags | PTE_U);
+}
+
+/* The physical address of a user byte, or 0 if the process may not read it: the kernel walks
+ * the process's table itself rather than trusting a pointer the process handed it. */
+static u32 user_physical(u32 *root, u32 virtual) {
+    u32 pte = root[virtual >> 22];
+    if ((pte & (PTE_V | PTE_R | PTE_W | PTE_X)) != PTE_V) return 0;   /* no table (or a kernel megapage) */
+    pte = ((u32 *)pte_address(pte))[(virtual >> 12) & 0x3ff];
+    if ((pte & (PTE_V | PTE_U | PTE_R)) != (PTE_V | PTE_U | PTE_R)) return 0;
+    return pte_address(pte) | (virtual & 0xfff);
+}
+
+/* ---------------------------------------------------------------- processes */
+
+enum state { UNUSED, RUNNABLE, SLEEPING, WAITING_FOR_CONSOLE, EXITED };
+
+#define LINE_BUFFER 200
+#define LINE_MAX 100
+
+struct process {
+    u32 registers[32];   /* x0..x31 as the process left them; boot.S relies on this being first */
+    u32 pc;              /* ... and on this following at offset 128 */
+    u32 satp;            /* Sv32 mode and the root page table's page number */
+    u32 *root;
+    int pid;
+    const char *name;
+    enum state state;
+    u32 wake_at_tick;
+    int exit_code;
+    int killed;
+    u32 syscalls, lines, bytes;
+    char output[LINE_BUFFER];   /* console text not yet printed */
+    u32 output_length;
+};
+
+#define NPROC 4
+static struct process processes[NPROC];
+static struct process *current;
+static u32 ticks;   /* timer interrupts so far: drives sleep(), never printed (see the top) */
+
+extern void return_to_user(struct process *p, u32 satp) __attribute__((noreturn));
+
+static void create_process(int pid, const char *name, void (*entry)(void)) {
+    struct process *p = &processes[pid - 1];
+    p->pid = pid;
+    p->name = name;
+    p->root = allocate_page();
+    map_kernel(p->root);
+    /* The programs' code is shared, read-only; the stack is private to the process. */
+    for (u32 offset = 0; offset < (u32)(user_image_end - user_image_start); offset += PAGE_SIZE)
+        map_user_page(p->root, USER_CODE + offset, (u32)user_image_start + offset, PTE_R | PTE_X);
+    map_user_page(p->root, USER_STACK, (u32)allocate_page(), PTE_R | PTE_W);
+    p->satp = SATP_SV32 | (u32)p->root >> 12;
+    p->pc = (u32)entry;
+    p->registers[2] = USER_STACK + PAGE_SIZE;   /* sp */
+    p->state = RUNNABLE;
+}
+
+/* ---------------------------------------------------------------- the console */
+
+/* One line from each process in turn: the process whose turn it is prints its next line (or,
+ * if it has exited, is skipped), and everyone else's finished lines wait. The printed bytes
+ * then depend only on what each process writes, never on when the scheduler ran it. */
+static int console_turn;
+
+static int find_newline(struct process *p) {
+    for (u32 i = 0; i < p->output_length; i++) if (p->output[i] == '\n') return i;
+    return -1;
+}
+
+static void append_output(struct process *p, const char *text) {
+    while (*text && p->output_length < LINE_BUFFER) p->output[p->output_length++] = *text++;
+}
+
+static void console_flush(void) {
+    for (;;) {
+        int anyone_left = 0;
+        for (int i = 0; i < NPROC; i++)
+            if (processes[i].state != EXITED || processes[i].output_length) anyone_left = 1;
+        if (!anyone_left) return;
+        struct process *p = &processes[console_turn];
+        int newline = find_newline(p);
+        if (newline < 0 && p->state != EXITED) return;   /* its line is not finished: wait */
+        if (newline >= 0 || p->output_length) {
+            u32 length = newline >= 0 ? (u32)newline : p->output_length;
+            print("[%u] ", p->pid);
+            for (u32 i = 0; i < length; i++) putchar(p->output[i]);
+            putchar('\n');
+            u32 consumed = newline >= 0 ? length + 1 : length;
+            for (u32 i = consumed; i < p->output_length; i++) p->output[i - consumed] = p->output[i];
+            p->output_length -= consumed;
+            p->lines++;
+            if (p->state == WAITING_FOR_CONSOLE) p->state = RUNNABLE;
+        }
+        console_turn = (console_turn + 1) % NPROC;
+    }
+}
+
+/* ---------------------------------------------------------------- system calls */
+
+/* The ABI: number in a7, arguments in a0 and a1, result in a0 (numbers as in Linux where
+ * Linux has the call). */
+#define SYS_WRITE  64
+#define SYS_EXIT   93
+#define SYS_SLEEP  101
+#define SYS_GETPID 172
+#define RESTART    (-1000)   /* the process must wait: run the same ECALL again later */
+
+/* write(buffer, length): takes bytes up to and including the first newline and returns how many
+ * it took; the caller loops for the rest. A process with a finished line still waiting for its
+ * turn on the console blocks first, so each process has at most one line in flight. */
+static long sys_write(struct process *p, u32 buffer, u32 length) {
+    if (find_newline(p) >= 0) { p->state = WAITING_FOR_CONSOLE; return RESTART; }
+    u32 taken = 0;
+    while (taken < length) {
+        u32 physical = user_physical(p->root, buffer + taken);
+        if (!physical) return -14;   /* EFAULT: not the process's memory */
+        char c = *(char *)physical;
+        taken++;
+        if (p->output_length == LINE_MAX) p->output[p->output_length++] = '\n';   /* wrap long lines */
+        p->output[p->output_length++] = c;
+        p->bytes++;
+        if (c == '\n') break;
+    }
+    console_flush();
+    return taken;
+}
+
+static long system_call(struct process *p) {
+    u32 *r = p->registers;
+    switch (r[17]) {   /* a7 */
+    case SYS_WRITE: return sys_write(p, r[10], r[11]);
+    case SYS_GETPID: return p->pid;
+    case SYS_SLEEP:   /* sleep(0) just gives up the rest of the time slice */
+        if (r[10]) { p->wake_at_tick = ticks + r[10]; p->state = SLEEPING; }
+        return 0;
+    case SYS_EXIT:
+        p->exit_code = r[10];
+        p->state = EXITED;
+        console_flush();
+        return 0;
+    default: return -38;   /* ENOSYS */
+    }
+}
+
+/* ---------------------------------------------------------------- time and scheduling */
+
+#define TICK_INTERVAL 20000   /* mtime units: 2 ms on QEMU (10 MHz), 20000 instructions on vlab */
+
+static u32 read_time(void) { return csr_read(time); }
+
+static void timer_tick(void) {
+    ticks++;
+    sbi_call(SBI_SET_TIMER, read_time() + TICK_INTERVAL, 0);   /* also clears STIP */
+    for (int i = 0; i < NPROC; i++)
+        if (processes[i].state == SLEEPING && processes[i].wake_at_tick <= ticks) processes[i].state = RUNNABLE;
+}
+
+static void final_report(void) __attribute__((noreturn));
+
+/* Round robin: the next runnable process after the current one. When nobody can run, the
+ * kernel waits for the timer with WFI; interrupts stay disabled in S-mode (the kernel is never
+ * preempted), so it looks at sip itself instead of taking the interrupt. */
+static void schedule(void) __attribute__((noreturn));
+static void schedule(void) {
+    for (;;) {
+        int start = current ? current - processes : NPROC - 1;
+        for (int i = 1; i <= NPROC; i++) {
+            struct process *p = &processes[(start + i) % NPROC];
+            if (p->state == RUNNABLE) { current = p; return_to_user(p, p->satp); }
+        }
+        int all_exited = 1;
+        for (int i = 0; i < NPROC; i++) if (processes[i].state != EXITED) all_exited = 0;
+        if (all_exited) final_report();
+        while (!(csr_read(sip) & IRQ_STIP)) asm volatile("wfi");
+        timer_tick();
+    }
+}
+
+/* ---------------------------------------------------------------- traps */
+
+static const char *exception_name(u32 cause) {
+    switch (cause) {
+    case 2: return "illegal instruction";
+    case 5: return "load access fault";
+    case 7: return "store access fault";
+    case 12: return "instruction page fault";
+    case 13: return "load page fault";
+    case 15: return "store page fault";
+    default: return "exception";
+    }
+}
+
+/* Every trap from U-mode ends up here (boot.S saved the registers into p). */
+void kernel_trap(struct process *p) {
+    u32 cause = csr_read(scause);
+    if (cause == (0x80000000u | 5)) {         /* supervisor timer: the time slice is over */
+        timer_tick();
+    } else if (cause == 8) {                  /* ECALL from U-mode */
+        long result = system_call(p);
+        if (result != RESTART) { p->registers[10] = result; p->pc += 4; p->syscalls++; }
+    } else {                                  /* the process did something it may not: end it */
+        char line[80], *q = line;
+        const char *parts[] = { "killed: ", exception_name(cause), " at address 0x", 0 };
+        for (int i = 0; parts[i]; i++) for (const char *s = parts[i]; *s; s++) *q++ = *s;
+        u32 address = csr_read(stval);
+        for (int shift = 28; shift >= 0; shift -= 4) *q++ = "0123456789abcdef"[(address >> shift) & 15];
+        *q++ = '\n', *q = 0;
+        append_output(p, line);
+        p->killed = 1;
+        p->exit_code = -1;
+        p->state = EXITED;
+        console_flush();
+    }
+    schedule();
+}
+
+void kernel_fault(void) {
+    print("kernel trap: scause 0x%x sepc 0x%x stval 0x%x\n", csr_read(scause), csr_read(sepc), csr_read(stval));
+    panic("trap in the kernel");
+}
+
+/* ---------------------------------------------------------------- start and finish */
+
+extern void primes(void), sleeper(void), collatz(void), intruder(void);
+
+static void final_report(void) {
+    print("kernel: all processes have exited\n");
+    print("  pid name      status   syscalls lines bytes\n");
+    u32 total = 0;
+    for (int i = 0; i < NPROC; i++) {
+        struct process *p = &processes[i];
+        print("  %3u %-9s ", p->pid, p->name);
+        if (p->killed) print("killed  ");
+        else print("exit %3d", p->exit_code);
+        print(" %8u %5u %5u\n", p->syscalls, p->lines, p->bytes);
+        total += p->syscalls;
+    }
+    print("kernel: %u system calls in all; shutting down\n", total);
+    sbi_call(SBI_SHUTDOWN, 0, 0);
+    for (;;) {}
+}
+
+void kernel_main(void) {
+    puts("kernel: booted in S-mode\n");
+    static u32 kernel_root[1024] __attribute__((aligned(PAGE_SIZE)));
+    map_kernel(kernel_root);
+    csr_write(satp, SATP_SV32 | (u32)kernel_root >> 12);
+    asm volatile("sfence.vma");
+    puts("kernel: Sv32 paging on\n");
+
+    create_process(1, "primes", primes);
+    create_process(2, "sleeper", sleeper);
+    create_process(3, "collatz", collatz);
+    create_process(4, "intruder", intruder);
+    print("kernel: %u processes, user programs at 0x%x, stacks at 0x%x\n", NPROC, USER_CODE, USER_STACK);
+
+    csr_clear(sstatus, 1u << 8);   /* SPP = 0: SRET enters U-mode */
+    csr_set(sie, IRQ_STIP);        /* timer ticks interrupt U-mode (in S-mode we poll, see schedule) */
+    sbi_call(SBI_SET_TIMER, read_time() + TICK_INTERVAL, 0);
+    schedule();
+}
