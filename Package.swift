@@ -6,6 +6,7 @@
 //
 //   RISCV      the ISA as data: decode, encode, assemble, disassemble, ELF32 (pure)
 //   Machine    the emulated RV32 computer: harts, MMU, bus, devices, engines, Linux user mode
+//   Grading    rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI    every `vlab` command, as a library the tests call
 //   vlab       the thin executable
 import PackageDescription
@@ -23,14 +24,17 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "RISCV", swiftSettings: strict),
         .target(name: "Machine", dependencies: ["RISCV"], swiftSettings: strict),
+        // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
+        .target(name: "Grading", dependencies: ["Yams"], swiftSettings: strict),
         .target(
             name: "VLabCLI",
             dependencies: [
-                "RISCV", "Machine",
+                "RISCV", "Machine", "Grading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Guests")],
@@ -41,5 +45,8 @@ let package = Package(
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
+        // Fixtures holds a miniature course (its own package, lab, rubric and adversarial submissions) that the
+        // grader builds and grades for real; it is data, not part of this target.
+        .testTarget(name: "GradingTests", dependencies: ["Grading", "VLabCLI"], exclude: ["Fixtures"], swiftSettings: strict),
     ]
 )
