@@ -49,3 +49,11 @@ enum Fixtures {
         try run([Sandbox.findExecutable("python3") ?? "python3", "-c", script] + arguments)
     }
 }
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+enum XMLDocumentCompat {
+    static func parse(_ data: Data) throws -> XMLDocument { try XMLDocument(data: data) }
+}
