@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// Grades submissions of one lab: intake, a warm incremental build, one sandboxed process per rubric test,
 /// and a `SubmissionReport`. Safe to call from several threads at once (each submission has its own job folder
@@ -44,7 +45,7 @@ public final class Grader: Sendable {
     /// symlinks leaving the submission — throws one clear error; everything the student's code does is a result.
     public func grade(submission path: String) throws(GradingError) -> SubmissionReport {
         let job = try makeJobFolder()
-        defer { if !keepWorkspaces { try? FileManager.default.removeItem(atPath: job) } }
+        defer { removeJobFolder(job) }
         let files = try SubmissionIntake.collect(from: path, rubric: rubric, scratch: job)
         return try grade(files, job: job, extraHidden: [URL(fileURLWithPath: path).standardizedFileURL.path])
     }
@@ -52,12 +53,22 @@ public final class Grader: Sendable {
     /// Grades student files already read (the self-check uses this for solutions and skeletons).
     public func grade(_ files: StudentFiles) throws(GradingError) -> SubmissionReport {
         let job = try makeJobFolder()
-        defer { if !keepWorkspaces { try? FileManager.default.removeItem(atPath: job) } }
+        defer { removeJobFolder(job) }
         return try grade(files, job: job, extraHidden: [])
+    }
+
+    /// Job folders in use, removed by `stopGradingNow()` when the grader is interrupted.
+    static let activeJobs = Mutex<Set<String>>([])
+
+    private func removeJobFolder(_ job: String) {
+        Grader.activeJobs.withLock { _ = $0.remove(job) }
+        if !keepWorkspaces { try? FileManager.default.removeItem(atPath: job) }
     }
 
     private func makeJobFolder() throws(GradingError) -> String {
         let job = warmBuild.labCache + "/jobs/" + UUID().uuidString
+        try Shutdown.check()
+        Grader.activeJobs.withLock { _ = $0.insert(job) }
         do {
             try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
         } catch {
@@ -165,8 +176,32 @@ public final class Grader: Sendable {
     }
 }
 
+/// Whether `stopGradingNow()` was called: errors after it are consequences of the interrupt, not failures.
+public var gradingWasInterrupted: Bool { Shutdown.requestedNow }
+
 /// For an interrupted `vlab grade`: kills every sandboxed process and removes half-written report files.
 public func stopGradingNow() {
+    Shutdown.begin()
     ChildProcess.stopAll()
     AtomicFile.removeTemporaries()
+    // A killed `cp` may still be writing for a moment: retry until the folders stay gone.
+    for _ in 0..<40 {
+        let jobs = Grader.activeJobs.withLock { $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+        if jobs.isEmpty { break }
+        for job in jobs { try? FileManager.default.removeItem(atPath: job) }
+        usleep(50_000)
+    }
+}
+
+/// Set once the grader is interrupted: no new child, job folder or report is started after that.
+enum Shutdown {
+    private static let requested = Atomic<Bool>(false)
+
+    static var requestedNow: Bool { requested.load(ordering: .sequentiallyConsistent) }
+
+    static func begin() { requested.store(true, ordering: .sequentiallyConsistent) }
+
+    static func check() throws(GradingError) {
+        if requested.load(ordering: .sequentiallyConsistent) { throw GradingError("interrupted") }
+    }
 }

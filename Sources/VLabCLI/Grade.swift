@@ -115,6 +115,8 @@ struct GradeSubmissions: ParsableCommand {
                 try gradeBatch(course: course, folder: submission, rubric: rubric)
             }
         } catch let error as GradingError {
+            // The interrupt handler is cleaning up and will exit with 130; do not race it with an error.
+            while gradingWasInterrupted { pause() }
             throw CommandFailure(error.message)
         }
     }

@@ -127,6 +127,38 @@ import Testing
                 == ["cache", "course", "merged", "out-1", "out-2", "submissions"])
         #expect(try manager.contentsOfDirectory(atPath: grader.warmBuild.labCache + "/jobs").isEmpty)
 
+        // An interrupted batch (SIGINT mid-run) leaves only whole reports.
+        let vlab = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlab").path
+        if manager.isExecutableFile(atPath: vlab) {
+            let interrupted = root + "/interrupted"
+            var child = ChildProcess([vlab, "grade", "--course", coursePath, "--cache", cache, "--lab", "01", submissions,
+                                      "--output", interrupted, "--jobs", "2"])
+            child.monitor = { [interrupted] in
+                // Interrupt once the first report is written, while others are in flight.
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: interrupted)) ?? []
+                let done = names.contains { FileManager.default.fileExists(atPath: interrupted + "/" + $0 + "/report.json") }
+                return done ? "interrupt" : nil
+            }
+            child.signalOnStop = SIGINT
+            let result = try child.run()
+            #expect(result.termination == .exited(130) || result.termination == .signaled(SIGINT), "\(result.standardError.text)")
+            var whole = 0
+            let enumerator = manager.enumerator(atPath: interrupted)
+            while let relative = enumerator?.nextObject() as? String {
+                #expect(!relative.contains(".partial"), "half-written \(relative)")
+                if relative.hasSuffix("report.json") {
+                    let data = try #require(manager.contents(atPath: interrupted + "/" + relative))
+                    #expect((try? JSONDecoder().decode(SubmissionReport.self, from: data)) != nil, "\(relative) is not whole")
+                    whole += 1
+                }
+            }
+            #expect(whole >= 1)
+            #expect(try manager.contentsOfDirectory(atPath: grader.warmBuild.labCache + "/jobs").isEmpty,
+                    "an interrupted grader removes its workspaces")
+            #expect(!manager.fileExists(atPath: interrupted + "/class.csv"), "the class CSV is written only at the end")
+            Fixtures.remove(interrupted)
+        }
+
         // The self-check on the same warm template: solution 100%, skeleton 0%.
         let check = try SelfCheck.run(course: course, cacheRoot: cache, capabilities: Self.capabilities)
         #expect(check.count == 1)

@@ -15,6 +15,7 @@ public enum AtomicFile {
     }
 
     public static func write(_ data: Data, to path: String) throws(GradingError) {
+        try Shutdown.check()
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         do {

@@ -59,6 +59,8 @@ struct ChildProcess {
     var monitor: (@Sendable () -> String?)?
     /// Extra cleanup when the group is killed, e.g. killing what escaped the process group through a cgroup.
     var onKill: (@Sendable () -> Void)?
+    /// The signal a stop sends to the process group; SIGKILL unless a test wants to see a graceful interrupt.
+    var signalOnStop: Int32 = SIGKILL
 
     init(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.arguments = arguments
@@ -79,6 +81,7 @@ struct ChildProcess {
 
     func run() throws(GradingError) -> ChildProcessResult {
         guard let executable = arguments.first else { throw GradingError("internal: empty command") }
+        try Shutdown.check()
         var outputPipe: [Int32] = [-1, -1]
         var errorPipe: [Int32] = [-1, -1]
         guard pipe(&outputPipe) == 0, pipe(&errorPipe) == 0 else {
@@ -144,8 +147,8 @@ struct ChildProcess {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
 
         func killGroup() {
-            kill(-pid, SIGKILL)
-            onKill?()
+            kill(-pid, signalOnStop)
+            if signalOnStop == SIGKILL { onKill?() }
         }
 
         while descriptors.contains(where: { $0.fd >= 0 }) {
