@@ -61,8 +61,9 @@ public final class Grader: Sendable {
     static let activeJobs = Mutex<Set<String>>([])
 
     private func removeJobFolder(_ job: String) {
-        Grader.activeJobs.withLock { _ = $0.remove(job) }
+        // Removed before it leaves the set, so an interrupt never exits while this removal is half done.
         if !keepWorkspaces { try? FileManager.default.removeItem(atPath: job) }
+        Grader.activeJobs.withLock { _ = $0.remove(job) }
     }
 
     private func makeJobFolder() throws(GradingError) -> String {
