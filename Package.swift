@@ -4,16 +4,54 @@
 // The module graph is the design's layer table (shared/ARCHITECTURE.md): a module
 // depends only on modules above it.
 //
-//   RISCV      the ISA as data: decode, encode, assemble, disassemble, ELF32 (pure)
-//   Machine    the emulated RV32 computer: harts, MMU, bus, devices, engines, Linux user mode
-//   Grading    rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
-//   VLabCLI    every `vlab` command, as a library the tests call
-//   vlab       the thin executable
+//   RISCV           the ISA as data: decode, encode, assemble, disassemble, ELF32 (pure)
+//   Machine         the emulated RV32 computer: harts, MMU, bus, devices, engines, Linux user mode
+//   LabSupport      the small machine and protocols the labs are written against (RISCV only)
+//   LabTestSupport  the labs' test harness: the reference (Machine) run in lock-step with a lab
+//   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
+//   VLabCLI         every `vlab` command, as a library the tests call
+//   vlab            the thin executable
+//
+// Labs join the graph only when asked, through the environment (notes: labs-shared.md):
+//   VLAB_LAB=01               adds target Lab01 (Labs/01-isa-interpreter/Sources/Lab01) and Lab01PublicTests
+//   VLAB_LAB_SOURCES=DIR      builds Lab01 from DIR instead (a grading workspace, or Grader/Solutions/...);
+//                             DIR must be inside the package root (absolute or relative to it): SwiftPM
+//                             rejects target paths outside it, but a symlink inside the root to a folder
+//                             elsewhere works
+//   VLAB_HIDDEN_TESTS=1       adds Lab01HiddenTests (Grader/HiddenTests/01-isa-interpreter/Lab01HiddenTests)
+// so the repository's own `swift test` never compiles a skeleton, and a lab target can only
+// import what its entry below lists: never the library's own answer to the lab.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
+
+/// The labs: folder name, and the modules a lab's own code may import.
+let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
+    "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
+    "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
+]
+
+var labTargets: [Target] = []
+let environment = Context.environment
+if let number = environment["VLAB_LAB"], let lab = labs[number] {
+    let module = "Lab\(number)"
+    var sources = "Labs/\(lab.slug)/Sources/\(module)"
+    if let override = environment["VLAB_LAB_SOURCES"], !override.isEmpty {
+        // SwiftPM wants target paths relative to the package root.
+        let root = Context.packageDirectory.hasSuffix("/") ? Context.packageDirectory : Context.packageDirectory + "/"
+        sources = override.hasPrefix(root) ? String(override.dropFirst(root.count)) : override
+    }
+    let testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
+    labTargets.append(.target(name: module, dependencies: lab.dependencies, path: sources, swiftSettings: strict))
+    labTargets.append(.testTarget(name: "\(module)PublicTests", dependencies: testDependencies,
+                                  path: "Labs/\(lab.slug)/Tests/\(module)PublicTests", swiftSettings: strict))
+    if environment["VLAB_HIDDEN_TESTS"] == "1" {
+        labTargets.append(.testTarget(name: "\(module)HiddenTests", dependencies: testDependencies,
+                                      path: "Grader/HiddenTests/\(lab.slug)/\(module)HiddenTests", swiftSettings: strict))
+    }
+}
 
 let package = Package(
     name: "VirtLab",
@@ -29,6 +67,8 @@ let package = Package(
     targets: [
         .target(name: "RISCV", swiftSettings: strict),
         .target(name: "Machine", dependencies: ["RISCV"], swiftSettings: strict),
+        .target(name: "LabSupport", dependencies: ["RISCV"], swiftSettings: strict),
+        .target(name: "LabTestSupport", dependencies: ["LabSupport", "Machine", "RISCV"], swiftSettings: strict),
         // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
         .target(name: "Grading", dependencies: ["Yams"], swiftSettings: strict),
         .target(
@@ -45,8 +85,10 @@ let package = Package(
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "LabFrameworkTests", dependencies: ["LabSupport", "LabTestSupport", "VLabCLI", "Machine", "RISCV"],
+                    swiftSettings: strict),
         // Fixtures holds a miniature course (its own package, lab, rubric and adversarial submissions) that the
         // grader builds and grades for real; it is data, not part of this target.
         .testTarget(name: "GradingTests", dependencies: ["Grading", "VLabCLI"], exclude: ["Fixtures"], swiftSettings: strict),
-    ]
+    ] + labTargets
 )

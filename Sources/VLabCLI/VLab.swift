@@ -10,7 +10,7 @@ public struct VLab: ParsableCommand {
             Start with `vlab boot`: it boots the demo guest on the emulated `virt` board.
             """,
         version: "0.1.0",
-        subcommands: [Boot.self, Run.self, Asm.self, Disasm.self, Grade.self])
+        subcommands: [Boot.self, Run.self, Asm.self, Disasm.self, Test.self, Release.self, Grade.self])
 
     public init() {}
 }
