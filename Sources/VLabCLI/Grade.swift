@@ -137,8 +137,8 @@ struct GradeSubmissions: ParsableCommand {
             try AtomicFile.write((try? encoder.encode(result)) ?? Data(), to: report)
         }
         print(TerminalTable.render(result), terminator: "")
-        for test in result.tests where !test.passed && test.reason != .compileError {
-            print("\n\(test.id) (\(test.reason!.rawValue)): \(test.message)")
+        for test in result.tests where test.reason != nil && test.reason != .compileError {
+            print("\n\(test.id) (\(test.reason?.rawValue ?? "")): \(test.message)")
         }
     }
 

@@ -138,4 +138,26 @@ struct ArchiveSafetyTests {
         #expect(files.missing == [Self.student])
         #expect(files.ignored == ["solution.swift"])
     }
+
+    /// Damaged archives (every byte position flipped, and every truncation) are errors or results, never traps.
+    @Test func damagedArchivesNeverCrashTheReader() throws {
+        let folder = Fixtures.temporaryFolder("damaged")
+        defer { Fixtures.remove(folder) }
+        for name in ["ok.tar", "ok.zip"] {
+            try Self.makeArchive(folder + "/" + name, [("lab/" + Self.student, "file", "let x = 1"), ("lab/link", "link", "Sources")])
+            let original = [UInt8](try #require(FileManager.default.contents(atPath: folder + "/" + name)))
+            for position in stride(from: 0, to: original.count, by: max(1, original.count / 300)) {
+                for variant in 0..<2 {
+                    var bytes = original
+                    if variant == 0 { bytes[position] ^= 0xFF } else { bytes.removeSubrange(position...) }
+                    let data = Data(bytes)
+                    if name.hasSuffix(".zip") {
+                        _ = try? ArchiveReader.zipEntries(data, archive: name)
+                    } else {
+                        _ = try? ArchiveReader.tarEntries(data, archive: name)
+                    }
+                }
+            }
+        }
+    }
 }

@@ -30,7 +30,7 @@ public struct SelfCheck: Sendable {
             let skeleton = try grader.grade(try files(from: course.labFolder(rubric), rubric: rubric, name: "skeleton"))
             var problems: [String] = []
             for test in solution.tests where !test.passed {
-                problems.append("lab \(rubric.lab): the reference solution fails \(test.id) (\(test.reason!.rawValue)): "
+                problems.append("lab \(rubric.lab): the reference solution fails \(test.id) (\(test.reason?.rawValue ?? "")): "
                                 + (test.message.split(separator: "\n").first.map(String.init) ?? ""))
             }
             for test in skeleton.tests where test.passed {

@@ -131,8 +131,8 @@ struct Sandbox: Sendable {
                      + (usesNamespaces ? " and the PID namespace" : "")]
         let groups = capabilities.controlGroups
         if let memory = command.limits.memoryBytes {
-            if groups?.enforcesMemory == true {
-                lines.append("memory \(MemorySize.describe(memory)): \(groups!.description) memory controller, OOM kills counted")
+            if let groups, groups.enforcesMemory {
+                lines.append("memory \(MemorySize.describe(memory)): \(groups.description) memory controller, OOM kills counted")
             } else if capabilities.hasPrlimit {
                 lines.append("memory \(MemorySize.describe(memory)): approximate, address-space rlimit (prlimit --as) with 1 GiB headroom")
             } else {
@@ -140,8 +140,8 @@ struct Sandbox: Sendable {
             }
         }
         if let processes = command.limits.maxProcesses {
-            if groups?.enforcesProcesses == true {
-                lines.append("processes and threads \(processes): \(groups!.description) pids controller")
+            if let groups, groups.enforcesProcesses {
+                lines.append("processes and threads \(processes): \(groups.description) pids controller")
             } else if capabilities.hasPrlimit {
                 lines.append("processes \(processes): RLIMIT_NPROC per user (not enforced for root)")
             } else {

@@ -196,7 +196,7 @@ enum ArchiveReader {
             let checksum = bytes[offset..<(offset + 512)].enumerated().reduce(0) { sum, item in
                 sum + ((148..<156).contains(item.offset) ? 32 : Int(item.element))
             }
-            guard let stored = octal(offset + 148, 8), stored == checksum, let size = octal(offset + 124, 12) else {
+            guard let stored = octal(offset + 148, 8), stored == checksum, let size = octal(offset + 124, 12), size >= 0 else {
                 throw GradingError("\(archive): not a readable tar archive (bad header at byte \(offset))")
             }
             let type = bytes[offset + 156]
