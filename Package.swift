@@ -8,6 +8,8 @@
 //   Machine         the emulated RV32 computer: harts, MMU, bus, devices, engines, Linux user mode
 //   LabSupport      the small machine and protocols the labs are written against (RISCV only)
 //   LabTestSupport  the labs' test harness: the reference (Machine) run in lock-step with a lab
+//   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
+//   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
 //   vlab            the thin executable
 //
@@ -61,6 +63,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "RISCV", swiftSettings: strict),
@@ -68,10 +71,12 @@ let package = Package(
         .target(name: "Machine", dependencies: ["RISCV"], exclude: ["Engine/DESIGN.md"], swiftSettings: strict),
         .target(name: "LabSupport", dependencies: ["RISCV"], swiftSettings: strict),
         .target(name: "LabTestSupport", dependencies: ["LabSupport", "Machine", "RISCV"], swiftSettings: strict),
+        // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
+        .target(name: "Grading", dependencies: ["Yams"], swiftSettings: strict),
         .target(
             name: "VLabCLI",
             dependencies: [
-                "RISCV", "Machine", "Containers",
+                "RISCV", "Machine", "Containers", "Grading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
@@ -87,5 +92,8 @@ let package = Package(
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "LabFrameworkTests", dependencies: ["LabSupport", "LabTestSupport", "VLabCLI", "Machine", "RISCV"],
                     swiftSettings: strict),
+        // Fixtures holds a miniature course (its own package, lab, rubric and adversarial submissions) that the
+        // grader builds and grades for real; it is data, not part of this target.
+        .testTarget(name: "GradingTests", dependencies: ["Grading", "VLabCLI"], exclude: ["Fixtures"], swiftSettings: strict),
     ] + labTargets
 )

@@ -11,7 +11,7 @@ public struct VLab: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Boot.self, Run.self, Asm.self, Disasm.self, Bench.self, ContainerCommand.self,
-                      Test.self, Release.self])
+                      Test.self, Release.self, Grade.self])
 
     public init() {}
 }
