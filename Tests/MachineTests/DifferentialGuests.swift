@@ -3,6 +3,25 @@
 enum DifferentialGuests {
     static let all: [String: String] = ["differential": differential, "sv32": sv32]
 
+    /// Both guests print their observations with this routine: a0 as 8 hex digits and a newline
+    /// on the UART whose base is in s0; clobbers t4-t6.
+    static let printHex = """
+        hex:
+            li t4, 28
+        2:  srl t5, a0, t4
+            andi t5, t5, 15
+            addi t6, t5, -10
+            bltz t6, 3f
+            addi t5, t5, 'a' - '0' - 10
+        3:  addi t5, t5, '0'
+            sb t5, 0(s0)
+            addi t4, t4, -4
+            bgez t4, 2b
+            li t5, 10
+            sb t5, 0(s0)
+            ret
+        """
+
     static let differential = #"""
 # A differential guest for MachineTests/QEMUComparisonTests.swift: it exercises M and A corner
 # cases, a misaligned load, traps (ECALL, illegal instruction, load access fault) with their
@@ -78,21 +97,7 @@ handler:
     csrw mepc, t2
     mret
 
-# print a0 as 8 hex digits and a newline; clobbers t4-t6, a0 preserved not needed
-hex:
-    li t4, 28
-2:  srl t5, a0, t4
-    andi t5, t5, 15
-    addi t6, t5, -10
-    bltz t6, 3f
-    addi t5, t5, 'a' - '0' - 10
-3:  addi t5, t5, '0'
-    sb t5, 0(s0)
-    addi t4, t4, -4
-    bgez t4, 2b
-    li t5, 10
-    sb t5, 0(s0)
-    ret
+\#(printHex)
 
     .data
     .align 4
@@ -202,20 +207,7 @@ mhandler:
     sw t1, 0(t0)
 1:  j 1b
 
-hex:
-    li t4, 28
-2:  srl t5, a0, t4
-    andi t5, t5, 15
-    addi t6, t5, -10
-    bltz t6, 3f
-    addi t5, t5, 'a' - '0' - 10
-3:  addi t5, t5, '0'
-    sb t5, 0(s0)
-    addi t4, t4, -4
-    bgez t4, 2b
-    li t5, 10
-    sb t5, 0(s0)
-    ret
+\#(printHex)
 
     .data
     .align 12
