@@ -92,11 +92,11 @@ struct BlockDeviceTests {
         let answers = try front.roundTrip(
             BlockRequest(operation: .flush, id: 1, sector: 0, segments: []),
             BlockRequest(operation: .writeBarrier, id: 2, sector: 0, segments: []),
-            BlockRequest(operation: BlockOperation(rawValue: 200), id: 3, sector: 0, segments: []))
+            BlockRequest(operation: BlockOpcode(rawValue: 200), id: 3, sector: 0, segments: []))
         #expect(answers == [
             BlockResponse(id: 1, operation: .flush, status: .okay),
             BlockResponse(id: 2, operation: .writeBarrier, status: .notSupported),
-            BlockResponse(id: 3, operation: BlockOperation(rawValue: 200), status: .notSupported),
+            BlockResponse(id: 3, operation: BlockOpcode(rawValue: 200), status: .notSupported),
         ])
         #expect(front.isConnected)
     }

@@ -36,7 +36,7 @@ final class HandmadeFrontend {
     }
 
     /// A request over whole pages: buffer grants `references`, sectors 0...7 of each.
-    func request(_ operation: BlockOperation, id: UInt64, sector: UInt64, _ references: [GrantReference]) -> BlockRequest {
+    func request(_ operation: BlockOpcode, id: UInt64, sector: UInt64, _ references: [GrantReference]) -> BlockRequest {
         BlockRequest(operation: operation, id: id, sector: sector,
                      segments: references.map { BlockSegment(grant: $0, firstSector: 0, lastSector: 7) })
     }

@@ -48,7 +48,7 @@ extension BlockBackend {
     /// Maps every segment's page (write access only for READ, where the backend fills the page),
     /// moves the data, and unmaps. A grant that fails to map fails the whole request before any
     /// byte moves.
-    private func transferData(_ operation: BlockOperation, _ transfer: CheckedTransfer,
+    private func transferData(_ operation: BlockOpcode, _ transfer: CheckedTransfer,
                               for connection: Connection) -> BlockStatus {
         let access: GrantAccess = operation == .read ? .readWrite : .readOnly
         var mappings: [GrantMapping] = []

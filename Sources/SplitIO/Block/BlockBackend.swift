@@ -86,6 +86,7 @@ public final class BlockBackend {
     public let events: EventChannels
     public let limits: Limits
     private var connections: [Connection] = []
+    private var firstInNextPass = 0
 
     /// Requests currently held (copied, not yet answered) over all connections, and the most
     /// ever held at once: the evidence that the backend's memory is bounded.
@@ -153,7 +154,11 @@ public final class BlockBackend {
     /// completion; tests call the steps apart to hold requests in flight.)
     public func acceptRequests() {
         events.acknowledgeUpcall(domain)
-        for connection in connections where connection.state == .connected {
+        // Start each pass one connection further on, so that when the memory bound is reached it
+        // is not always the same frontend that waits.
+        let order = connections.indices.map { connections[($0 + firstInNextPass) % connections.count] }
+        firstInNextPass = connections.isEmpty ? 0 : (firstInNextPass + 1) % connections.count
+        for connection in order where connection.state == .connected {
             guard let port = connection.port else { continue }
             let notified = (try? events.clearPending(port, in: domain)) ?? false
             guard notified || connection.moreToDo else { continue }

@@ -12,14 +12,14 @@ public final class BlockFrontend {
     /// A finished request as the frontend's user sees it.
     public struct Completion: Equatable, Sendable {
         public var id: UInt64
-        public var operation: BlockOperation
+        public var operation: BlockOpcode
         public var status: BlockStatus
         /// The sectors read, for a successful READ; empty otherwise.
         public var data: [UInt8]
     }
 
     struct Outstanding {
-        var operation: BlockOperation
+        var operation: BlockOpcode
         var frames: [FrameNumber]
         var grants: [GrantReference]
         var sectorCount: Int
@@ -116,7 +116,7 @@ public final class BlockFrontend {
         return completions
     }
 
-    private func submit(_ operation: BlockOperation, sector: UInt64, sectorCount: Int,
+    private func submit(_ operation: BlockOpcode, sector: UInt64, sectorCount: Int,
                         data: [UInt8]?) throws(SplitIOError) -> UInt64 {
         let perPage = BlockProtocol.sectorsPerPage
         let pages = (sectorCount + perPage - 1) / perPage

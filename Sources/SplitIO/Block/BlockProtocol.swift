@@ -29,16 +29,16 @@ public enum BlockProtocol {
 
 /// `BLKIF_OP_*`. A struct, not an enum: a guest may write any byte, and the backend must hold
 /// (and answer) the operation it cannot perform rather than fail to decode it.
-public struct BlockOperation: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct BlockOpcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let read = BlockOperation(rawValue: 0)
-    public static let write = BlockOperation(rawValue: 1)
+    public static let read = BlockOpcode(rawValue: 0)
+    public static let write = BlockOpcode(rawValue: 1)
     /// `BLKIF_OP_WRITE_BARRIER`: not offered by this backend (answered "not supported").
-    public static let writeBarrier = BlockOperation(rawValue: 2)
+    public static let writeBarrier = BlockOpcode(rawValue: 2)
     /// `BLKIF_OP_FLUSH_DISKCACHE`: make every completed write durable (fsync of the image).
-    public static let flush = BlockOperation(rawValue: 3)
+    public static let flush = BlockOpcode(rawValue: 3)
 
     public var description: String {
         switch self {
@@ -84,7 +84,7 @@ public struct BlockSegment: Hashable, Sendable {
 }
 
 public struct BlockRequest: RingEntry, Hashable, Sendable {
-    public var operation: BlockOperation
+    public var operation: BlockOpcode
     /// `nr_segments` as the frontend wrote it, which may exceed `segments.count` (and 11) in a
     /// hostile request; the backend checks it.
     public var segmentCount: UInt8
@@ -94,7 +94,7 @@ public struct BlockRequest: RingEntry, Hashable, Sendable {
     public var sector: UInt64
     public var segments: [BlockSegment]
 
-    public init(operation: BlockOperation, id: UInt64, sector: UInt64, segments: [BlockSegment], handle: UInt16 = 0) {
+    public init(operation: BlockOpcode, id: UInt64, sector: UInt64, segments: [BlockSegment], handle: UInt16 = 0) {
         self.operation = operation
         self.segmentCount = UInt8(truncatingIfNeeded: segments.count)
         self.handle = handle
@@ -125,7 +125,7 @@ public struct BlockRequest: RingEntry, Hashable, Sendable {
 
     public init(decoding raw: [UInt8]) {
         let bytes = raw.count >= Self.encodedSize ? raw : raw + [UInt8](repeating: 0, count: Self.encodedSize - raw.count)
-        operation = BlockOperation(rawValue: bytes[0])
+        operation = BlockOpcode(rawValue: bytes[0])
         segmentCount = bytes[1]
         handle = UInt16(littleEndianBytes: bytes[2..<4])
         id = UInt64(littleEndianBytes: bytes[8..<16])
@@ -140,10 +140,10 @@ public struct BlockRequest: RingEntry, Hashable, Sendable {
 
 public struct BlockResponse: RingEntry, Hashable, Sendable {
     public var id: UInt64
-    public var operation: BlockOperation
+    public var operation: BlockOpcode
     public var status: BlockStatus
 
-    public init(id: UInt64, operation: BlockOperation, status: BlockStatus) {
+    public init(id: UInt64, operation: BlockOpcode, status: BlockStatus) {
         self.id = id
         self.operation = operation
         self.status = status
@@ -162,7 +162,7 @@ public struct BlockResponse: RingEntry, Hashable, Sendable {
     public init(decoding raw: [UInt8]) {
         let bytes = raw.count >= Self.encodedSize ? raw : raw + [UInt8](repeating: 0, count: Self.encodedSize - raw.count)
         id = UInt64(littleEndianBytes: bytes[0..<8])
-        operation = BlockOperation(rawValue: bytes[8])
+        operation = BlockOpcode(rawValue: bytes[8])
         status = BlockStatus(rawValue: Int16(bitPattern: UInt16(littleEndianBytes: bytes[10..<12])))
     }
 }
