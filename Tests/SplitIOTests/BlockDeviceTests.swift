@@ -39,7 +39,7 @@ struct BlockDeviceTests {
                 for completion in try drives[index].frontend.collect() {
                     #expect(completion.status == .okay, "\(completion)")
                     if let expected = expectedReads[index][completion.id] {
-                        #expect(completion.data == expected)
+                        #expect(firstDifference(completion.data, expected) == nil)
                         reads += 1
                     }
                 }
@@ -48,7 +48,7 @@ struct BlockDeviceTests {
         }
         #expect(reads > 50)
         for index in drives.indices {
-            #expect(try fixture.imageBytes(drives[index].disk) == copies[index])
+            #expect(firstDifference(try fixture.imageBytes(drives[index].disk), copies[index]) == nil)
             #expect(fixture.backend.state(of: drives[index].connection) == .connected)
             // Every buffer grant was ended; only the ring grant remains.
             #expect(fixture.grants.activeGrants(of: domains[index]) == 1)
@@ -69,8 +69,8 @@ struct BlockDeviceTests {
         ])
         #expect(try front.roundTrip(write) == [BlockResponse(id: 77, operation: .write, status: .okay)])
         let image = try fixture.imageBytes(front.disk)
-        #expect(Array(image[10 * 512 ..< 12 * 512]) == Array(pattern(1, count: pageSize)[6 * 512 ..< 8 * 512]))
-        #expect(Array(image[12 * 512 ..< 15 * 512]) == Array(pattern(2, count: pageSize)[0 ..< 3 * 512]))
+        #expect(firstDifference(image[10 * 512 ..< 12 * 512], Array(pattern(1, count: pageSize)[6 * 512 ..< 8 * 512])) == nil)
+        #expect(firstDifference(image[12 * 512 ..< 15 * 512], Array(pattern(2, count: pageSize)[0 ..< 3 * 512])) == nil)
         #expect(image[9 * 512 ..< 10 * 512].allSatisfy { $0 == 0 })
         #expect(image[15 * 512 ..< 16 * 512].allSatisfy { $0 == 0 })
 
@@ -80,7 +80,7 @@ struct BlockDeviceTests {
         let read = BlockRequest(operation: .read, id: 78, sector: 11, segments: [BlockSegment(grant: c, firstSector: 4, lastSector: 6)])
         #expect(try front.roundTrip(read).map(\.status) == [.okay])
         let page = try front.buffer(2)
-        #expect(Array(page[4 * 512 ..< 7 * 512]) == Array(image[11 * 512 ..< 14 * 512]))
+        #expect(firstDifference(page[4 * 512 ..< 7 * 512], Array(image[11 * 512 ..< 14 * 512])) == nil)
         #expect(page[0 ..< 4 * 512].allSatisfy { $0 == 0xCC })
         #expect(page[7 * 512 ..< 8 * 512].allSatisfy { $0 == 0xCC })
     }

@@ -111,7 +111,7 @@ struct HostileFrontendTests {
         #expect(slotReads == 1)
         #expect(answers == [BlockResponse(id: 5, operation: .write, status: .okay)])
         let image = try fixture.imageBytes(front.disk)
-        #expect(Array(image[3 * 512 ..< 11 * 512]) == pattern(10, count: pageSize))
+        #expect(firstDifference(image[3 * 512 ..< 11 * 512], pattern(10, count: pageSize)) == nil)
         #expect(image[40 * 512 ..< 56 * 512].allSatisfy { $0 == 0 })
     }
 
@@ -257,7 +257,7 @@ struct HostileFrontendTests {
         let image = try fixture.imageBytes(front.disk)
         #expect(image.count == 64 * 512)
         #expect(image[0 ..< 56 * 512].allSatisfy { $0 == 0 })
-        #expect(Array(image[56 * 512 ..< 64 * 512]) == pattern(8, count: pageSize))
+        #expect(firstDifference(image[56 * 512 ..< 64 * 512], pattern(8, count: pageSize)) == nil)
         #expect(try front.buffer(1).allSatisfy { $0 == 0xB1 })
         #expect(front.isConnected)
     }
@@ -355,9 +355,9 @@ struct HostileFrontendTests {
         for (index, request) in [pastEnd, halfBad, partial].enumerated() {
             let slot = try fixture.ram.read(snoop.ringFrame.address + UInt32(BlockProtocol.Ring.slotOffset(UInt32(index))),
                                             count: BlockProtocol.Ring.slotSize)
-            #expect(Array(slot[0 ..< 16]) == answers[index].encoded())
+            #expect(firstDifference(slot[0 ..< 16], answers[index].encoded()) == nil)
             #expect(slot[9] == 0 && slot[12 ..< 16].allSatisfy { $0 == 0 })
-            #expect(Array(slot[16...]) == Array(request.encoded()[16...]))
+            #expect(firstDifference(slot[16...], Array(request.encoded()[16...])) == nil)
         }
     }
 }

@@ -131,3 +131,14 @@ struct SeededGenerator: RandomNumberGenerator {
 func pattern(_ seed: UInt8, count: Int) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ 1) }
 }
+
+/// The first offset where two byte sequences differ (or where the shorter ends), nil if equal:
+/// a failing expectation then prints one number instead of thousands of bytes.
+func firstDifference(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Int? {
+    var offset = 0
+    for (x, y) in zip(a, b) {
+        if x != y { return offset }
+        offset += 1
+    }
+    return a.count == b.count ? nil : offset
+}
