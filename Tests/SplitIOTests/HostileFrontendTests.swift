@@ -360,4 +360,21 @@ struct HostileFrontendTests {
             #expect(firstDifference(slot[16...], Array(request.encoded()[16...])) == nil)
         }
     }
+
+    @Test("a READ aimed at the frontend's own ring page wrecks only that frontend's ring")
+    func readIntoOwnRingPage() throws {
+        let fixture = try SplitIOFixture()
+        let bad = try HandmadeFrontend(fixture, dom1, sectors: 16)
+        let (honest, _, _) = try fixture.connectedFrontend(dom2)
+        // Fill the bad frontend's disk with 0xFF, then read it over its own ring page.
+        try bad.fill(0, [UInt8](repeating: 0xFF, count: pageSize))
+        let source = try bad.grant(0, .readOnly)
+        #expect(try bad.roundTrip(bad.request(.write, id: 1, sector: 0, [source])).map(\.status) == [.okay])
+        let ringAsBuffer = try fixture.grants.grantAccess(from: dom1, to: .dom0, frame: bad.ringFrame, access: .readWrite)
+        try bad.send(bad.request(.read, id: 2, sector: 0, [ringAsBuffer]))
+        fixture.runBackend()
+        // req_prod now reads 0xFFFFFFFF: the backend's final check finds the ring broken.
+        #expect(isDisconnected(bad, mentioning: "req_prod 4294967295"))
+        try honestRoundTrip(fixture, honest, sector: 3, seed: 3)
+    }
 }

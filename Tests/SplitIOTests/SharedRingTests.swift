@@ -176,6 +176,34 @@ struct SharedRingTests {
         #expect(error?.code == .ringProtocol)
     }
 
+    @Test("the same ring code runs over a plain host buffer")
+    func overBufferMemory() throws {
+        let memory = BufferMemory(base: 0x4000_0000, size: 2 * pageSize)
+        let page = SharedPage(memory: memory, frame: FrameNumber(containing: 0x4000_1000))
+        var front = try FrontRing<TestEntry, TestEntry>(initializing: page)
+        var back = BackRing<TestEntry, TestEntry>(page: page)
+        for value in 1...3 as ClosedRange<UInt32> { try front.enqueue(TestEntry(value)) }
+        #expect(try front.pushRequestsAndCheckNotify())
+        #expect(try back.refreshRequests() == 3)
+        while let request = try back.takeRequest() { try back.enqueueResponse(TestEntry(request.value * 10)) }
+        #expect(try back.pushResponsesAndCheckNotify())
+        var values: [UInt32] = []
+        while let response = try front.takeResponse() { values.append(response.value) }
+        #expect(values == [10, 20, 30])
+        #expect(memory.bytes[pageSize + 8 ..< pageSize + 12] == [3, 0, 0, 0])  // rsp_prod in the second page
+        #expect(memory.bytes[0 ..< pageSize].allSatisfy { $0 == 0 })
+    }
+
+    @Test("machine memory is RAM only: device registers are not shareable memory")
+    func machineMemoryIsRAMOnly() throws {
+        let (memory, _) = try machinePage()
+        let uart = #expect(throws: SplitIOError.self) { _ = try memory.read(0x1000_0000, count: 1) }
+        #expect(uart?.code == .outOfBounds)
+        let pastEnd = #expect(throws: SplitIOError.self) { try memory.write(0x8000_FFFF, [1, 2]) }
+        #expect(pastEnd?.code == .outOfBounds)
+        #expect(memory.frames.count == 16)
+    }
+
     @Test("shared pages refuse accesses that leave the page")
     func pageBounds() throws {
         let (_, page) = try machinePage()
