@@ -49,10 +49,12 @@ final class SplitIOFixture {
     private var nextFrame: Int = 0
     private let allFrames: [FrameNumber]
 
-    init(limits: BlockBackend.Limits = .init(), ramSize: Int = 1 << 20) throws {
+    init(limits: BlockBackend.Limits = .init(), ramSize: Int = 1 << 20, interceptUserTraps: Bool = false) throws {
         var configuration = MachineConfiguration()
         configuration.ramSize = ramSize
+        configuration.interceptUserTraps = interceptUserTraps
         machine = try Machine(configuration: configuration)
+        machine.console = .silent
         ram = MachineMemory(machine)
         watched = WatchedMemory(ram)
         grants = GrantTables(memory: watched, frames: frames)
