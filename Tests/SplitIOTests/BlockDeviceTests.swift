@@ -135,3 +135,26 @@ struct BlockDeviceTests {
         #expect((fixture.events.sendCount[.dom0] ?? 0) - backendSends == batches * perBatch)
     }
 }
+
+@Suite("BlockFrontendLimits")
+struct BlockFrontendLimitTests {
+    @Test("the Swift frontend refuses what one request or its ring cannot carry, with a message")
+    func refusals() throws {
+        let fixture = try SplitIOFixture()
+        let front = try fixture.makeFrontend(DomainID(1), bufferPages: 11)
+        let tooLong = #expect(throws: SplitIOError.self) { _ = try front.submitRead(sector: 0, sectorCount: 89) }
+        #expect(tooLong?.message.contains("at most 11") == true)
+        #expect(throws: SplitIOError.self) { _ = try front.submitWrite(sector: 0, data: [1, 2, 3]) }
+        #expect(throws: SplitIOError.self) { _ = try front.submitRead(sector: 0, sectorCount: 0) }
+        _ = try front.submitRead(sector: 0, sectorCount: 88)  // takes all 11 pages
+        let noPages = #expect(throws: SplitIOError.self) { _ = try front.submitRead(sector: 0, sectorCount: 1) }
+        #expect(noPages?.code == .tableFull)
+        // Flushes need no pages; the ring's 32 slots are the limit.
+        for _ in 0..<31 { _ = try front.submitFlush() }
+        let full = #expect(throws: SplitIOError.self) { _ = try front.submitFlush() }
+        #expect(full?.code == .tableFull)
+        #expect(front.outstandingCount == 32)
+        // A failed submission leaves no grant behind: only the ring and the 11 buffer pages are granted.
+        #expect(fixture.grants.activeGrants(of: DomainID(1)) == 12)
+    }
+}

@@ -377,4 +377,55 @@ struct HostileFrontendTests {
         #expect(isDisconnected(bad, mentioning: "req_prod 4294967295"))
         try honestRoundTrip(fixture, honest, sector: 3, seed: 3)
     }
+
+    /// Random bytes in every slot and random producer indices, from two frontends at once, over
+    /// many rounds: whatever happens to them (errors, disconnection), the backend stays inside
+    /// their granted frames and the honest frontend is served every round.
+    @Test("random scribbling on the ring: no stray access, the honest frontend is always served")
+    func randomScribbling() throws {
+        let fixture = try SplitIOFixture()
+        let chaos = try [dom1, dom2].map { try HandmadeFrontend(fixture, $0, sectors: 32) }
+        for front in chaos { for index in 0..<4 { _ = try front.grant(index, index % 2 == 0 ? .readWrite : .readOnly) } }
+        let (honest, _, _) = try fixture.connectedFrontend(dom3)
+        var generator = SeededGenerator(seed: 2026)
+        fixture.watched.clearLog()
+        for round in 0..<40 {
+            for front in chaos where front.isConnected {
+                for _ in 0..<Int(generator.next() % 6) {
+                    let slot = UInt32(truncatingIfNeeded: generator.next())
+                    var bytes = (0..<BlockRequest.encodedSize).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                    bytes[0] = UInt8(generator.next() % 5)         // mostly real operations,
+                    bytes[1] = UInt8(generator.next() % 4 == 0 ? generator.next() % 13 : generator.next() % 3)  // segment counts
+                    bytes.replaceSubrange(16..<24, with: (generator.next() % 40).littleEndianBytes)  // near the disk's end
+                    for segment in 0..<11 {                        // grants 0...5 (4 and 5 unused),
+                        let at = 24 + segment * 8                  // sectors mostly in the page
+                        bytes.replaceSubrange(at..<at + 4, with: UInt32(generator.next() % 6).littleEndianBytes)
+                        bytes[at + 4] = UInt8(generator.next() % 9)
+                        bytes[at + 5] = bytes[at + 4] &+ UInt8(generator.next() % 3)
+                    }
+                    try fixture.ram.write(front.ringFrame.address + UInt32(BlockProtocol.Ring.slotOffset(slot)), bytes)
+                }
+                // Usually a plausible producer (a few ahead of what was answered), sometimes anything.
+                let answered = try front.sharedResponseProducer()
+                let producer = generator.next() % 30 == 0 ? UInt32(truncatingIfNeeded: generator.next())
+                                                         : answered &+ UInt32(generator.next() % 12)
+                try front.scribbleRequestProducer(producer)
+                try front.notify()
+            }
+            try honestRoundTrip(fixture, honest, sector: UInt64(round % 200), seed: UInt8(round))
+        }
+        var allowed = Set<FrameNumber>()
+        for front in chaos { allowed.formUnion([front.ringFrame] + front.buffers) }
+        allowed.formUnion(fixture.frames.frames(ownedBy: dom3))
+        let stray = fixture.watched.accesses.filter { access in
+            let first = FrameNumber(containing: access.address)
+            return !allowed.contains(first) || FrameNumber(containing: access.address + UInt32(max(access.count, 1) - 1)) != first
+        }
+        #expect(stray.isEmpty, "backend touched \(stray.prefix(3))")
+        #expect(fixture.backend.requestsHeld == 0)
+        // The scribbles were real work for the backend: some made sense, most did not.
+        let statistics = chaos.compactMap { fixture.backend.statistics(of: $0.connection) }
+        #expect(statistics.map(\.responsesOkay).reduce(0, +) > 5)
+        #expect(statistics.map(\.responsesFailed).reduce(0, +) > 20)
+    }
 }
