@@ -30,8 +30,6 @@ public struct SplitIOError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let badRequest = Code("bad-request")
         /// The host refused a file operation on a disk image.
         public static let hostIO = Code("host-io")
-        /// The operation needs a connection that is not (or no longer) connected.
-        public static let disconnected = Code("disconnected")
     }
 
     public var code: Code
