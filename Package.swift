@@ -8,6 +8,7 @@
 //   Machine         the emulated RV32 computer: harts, MMU, bus, devices, engines, Linux user mode
 //   LabSupport      the small machine and protocols the labs are written against (RISCV only)
 //   LabTestSupport  the labs' test harness: the reference (Machine) run in lock-step with a lab
+//   SplitIO         Xen-style split drivers: shared rings, grant tables, event channels, block backend
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
@@ -81,6 +82,8 @@ let package = Package(
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
+        // The students' guide to the split-driver model lives beside the code it explains.
+        .target(name: "SplitIO", dependencies: ["Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
         .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
@@ -88,6 +91,7 @@ let package = Package(
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "LabFrameworkTests", dependencies: ["LabSupport", "LabTestSupport", "VLabCLI", "Machine", "RISCV"],
