@@ -21,6 +21,10 @@ extension VLab {
         @Option(help: ArgumentHelp("RAM size in MiB.", valueName: "MiB"))
         var ram: Int = 128
 
+        @Flag(help: ArgumentHelp("Implement VirtLab's teaching ISA variant: vlab.popie, a sensitive but unprivileged "
+                                 + "instruction (custom-0), which kernel-bt.elf uses. Off, it is an illegal instruction."))
+        var teachingPopie = false
+
         @Argument(help: "The ELF image to boot. Omit it to boot VirtLab's demo guest.")
         var image: String?
 
@@ -34,6 +38,7 @@ extension VLab {
             var configuration = MachineConfiguration()
             configuration.ramSize = ram << 20
             configuration.engine = execution.engine
+            configuration.implementsTeachingPopie = teachingPopie
             let machine: Machine
             do {
                 machine = try Machine(configuration: configuration)
