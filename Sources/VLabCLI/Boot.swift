@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hypervisor
 import Machine
 import RISCV
 
@@ -21,14 +22,25 @@ extension VLab {
         @Option(help: ArgumentHelp("RAM size in MiB.", valueName: "MiB"))
         var ram: Int = 128
 
-        @Argument(help: "The ELF image to boot. Omit it to boot VirtLab's demo guest.")
+        @Option(help: ArgumentHelp("Run the image as a guest of VirtLab's VMM in this mode: \(VMMMode.allCases.map(\.rawValue).joined(separator: ", ")). "
+                                   + "Without an image, boots the shipped teaching kernel built for the mode.", valueName: "mode"))
+        var vmm: VMMMode?
+
+        @Argument(help: "The ELF image to boot. Omit it to boot VirtLab's demo guest (with --vmm: the teaching kernel).")
         var image: String?
 
         func validate() throws {
             guard (1...2048).contains(ram) else { throw ValidationError("--ram \(ram): must be 1...2048 MiB") }
+            if vmm != nil && debugging.isActive {
+                throw ValidationError("--vmm cannot be combined with the debugging options (they debug the bare machine)")
+            }
         }
 
         func run() throws {
+            if let vmm {
+                return try VMMBoot(mode: vmm, image: image, engine: execution.engine, ramMiB: ram,
+                                   maxInstructions: execution.maxInstructions, stats: execution.stats).run()
+            }
             let name = image ?? "demo guest"
             let elf = try image.map(readELF) ?? DemoGuest.image()
             var configuration = MachineConfiguration()
