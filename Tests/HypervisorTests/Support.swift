@@ -10,6 +10,12 @@ enum TestFiles {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let kernel = root.appendingPathComponent("Sources/VLabCLI/Guests/kernel/kernel.elf")
 
+    /// The vlab executable beside the tests (SwiftPM's default build folder).
+    static let vlab: String? = {
+        let path = root.appendingPathComponent(".build/debug/vlab").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }()
+
     static func kernelImage() throws -> ELFFile {
         try ELFFile(bytes: Array(try Data(contentsOf: kernel)))
     }
