@@ -67,6 +67,10 @@ public struct HypervisorError: Error, Equatable, Sendable, CustomStringConvertib
 /// One way of running a guest.
 public protocol VMMModeImplementation {
     func boot(_ request: VMMBootRequest) throws(HypervisorError) -> VMMBootResult
+    /// For domains: turns `vm`, which Dom0 built on the shared machine with the trap-and-emulate
+    /// handler, into a guest of this mode (set `vm.rewriter`, `vm.hypercalls` or `vm.handler`).
+    /// Returns false if the mode cannot share a hart with other domains (the default).
+    func prepareDomain(_ vm: VirtualMachine) -> Bool
 }
 
 // MARK: The mode catalogue

@@ -14,6 +14,9 @@ public struct TrapAndEmulateMode: VMMModeImplementation {
         let result = vm.run()
         return VMMBootResult(result: result, statistics: vm.statistics)
     }
+
+    /// Nothing to change: Dom0 builds every domain as a trap-and-emulate guest.
+    public func prepareDomain(_ vm: VirtualMachine) -> Bool { true }
 }
 
 /// Builds a machine that hosts one guest: the VMM's shadow-table pool first, the guest's
