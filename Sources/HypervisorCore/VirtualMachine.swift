@@ -263,15 +263,17 @@ extension VirtualMachine {
     /// pool first in machine RAM, the guest's allotment after it, so guest-physical `0x8000_0000`
     /// is machine `0x8000_0000 + 1 MiB` (the p2m is not the identity, and the tests can tell).
     /// Labs use this to run their own `ExitHandler` on a real guest.
-    public static func hostingOne(_ configuration: GuestConfiguration, image: ELFFile, engine: ExecutionEngineKind = .translator,
+    ///
+    /// `machine` is the starting point for the hart's configuration (its engine, and flags such as an
+    /// ISA variant); the VMM sets `interceptUserTraps` and the RAM size itself.
+    public static func hostingOne(_ configuration: GuestConfiguration, image: ELFFile, machine base: MachineConfiguration = .init(),
                                   console: ConsoleIO, handler: any ExitHandler) throws(GuestImageError) -> VirtualMachine {
         let name = configuration.name
         guard configuration.memorySize > 0, configuration.memorySize % 4096 == 0, configuration.memorySize <= 1 << 30 else {
             throw GuestImageError("\(name): guest memory of \(configuration.memorySize) bytes must be a positive multiple of 4 KiB, at most 1 GiB")
         }
-        var machineConfiguration = MachineConfiguration()
+        var machineConfiguration = base
         machineConfiguration.interceptUserTraps = true
-        machineConfiguration.engine = engine
         machineConfiguration.ramSize = defaultShadowFrames * 4096 + Int(configuration.memorySize)
         let machine: Machine
         do {

@@ -25,7 +25,7 @@ public enum GuestHost {
         guest.instructionsPerTimerTick = request.instructionsPerTimerTick
         guest.instructionBudget = request.instructionBudget
         do {
-            return try VirtualMachine.hostingOne(guest, image: request.image, engine: request.engine, console: request.console,
+            return try VirtualMachine.hostingOne(guest, image: request.image, machine: request.machineConfiguration, console: request.console,
                                                  handler: handler)
         } catch {
             throw HypervisorError(error.message)
