@@ -77,6 +77,10 @@ public protocol VMMModeImplementation {
     /// handler, into a guest of this mode (set `vm.rewriter`, `vm.hypercalls` or `vm.handler`).
     /// Returns false if the mode cannot share a hart with other domains (the default).
     func prepareDomain(_ vm: VirtualMachine) -> Bool
+    /// Adjusts a hart configuration to what this mode's guest images need (an ISA variant, say),
+    /// for the bare baseline runs `--stats` and `vlab bench vmm` compare against, and for Dom0's
+    /// machine. Default: no change.
+    func prepareMachine(_ configuration: inout MachineConfiguration)
 }
 
 // MARK: The mode catalogue

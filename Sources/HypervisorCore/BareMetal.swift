@@ -16,6 +16,12 @@ public enum BareMetal {
         var configuration = MachineConfiguration()
         configuration.engine = engine
         configuration.ramSize = ramSize
+        return try run(image, configuration: configuration, maxInstructions: maxInstructions)
+    }
+
+    /// The same on a machine built from `configuration` (engine, RAM, ISA flags).
+    public static func run(_ image: ELFFile, configuration: MachineConfiguration,
+                           maxInstructions: UInt64? = nil) throws(GuestImageError) -> Run {
         final class Sink { var bytes: [UInt8] = [] }
         let sink = Sink()
         let machine: Machine

@@ -43,6 +43,8 @@ public final class VirtualMachine {
     public private(set) var finished: GuestRunResult? = nil
 
     var scannedPages: Set<UInt32> = []
+    /// For binary translation: the original word of every rewritten instruction, by page and address.
+    var originalWords: [UInt32: [UInt32: UInt32]] = [:]
     var fillsWithoutProgress = 0
     var lastFill: (pc: UInt32, retired: UInt64) = (0, .max)
 

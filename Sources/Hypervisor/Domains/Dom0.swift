@@ -185,4 +185,6 @@ public final class Dom0 {
 extension VMMModeImplementation {
     /// Default: a mode cannot share the hart with other domains.
     public func prepareDomain(_ vm: VirtualMachine) -> Bool { false }
+    /// Default: the mode needs nothing special from the hart.
+    public func prepareMachine(_ configuration: inout MachineConfiguration) {}
 }
