@@ -52,20 +52,21 @@ extension VLab {
         }
 
         func run() throws {
-            if let vmm, let domains {
-                return try DomainsBoot(mode: vmm, image: image, count: domains, scheduler: scheduler, engine: execution.engine,
-                                       ramMiB: ram, maxInstructions: execution.maxInstructions, stats: execution.stats).run()
-            }
-            if let vmm {
-                return try VMMBoot(mode: vmm, image: image, engine: execution.engine, ramMiB: ram,
-                                   maxInstructions: execution.maxInstructions, stats: execution.stats).run()
-            }
-            let name = image ?? "demo guest"
-            let elf = try image.map(readELF) ?? DemoGuest.image()
             var configuration = MachineConfiguration()
             configuration.ramSize = ram << 20
             configuration.engine = execution.engine
             configuration.implementsTeachingPopie = teachingPopie
+            // Under --vmm the same configuration is the base of the hart the VMM runs guests on.
+            if let vmm, let domains {
+                return try DomainsBoot(mode: vmm, image: image, count: domains, scheduler: scheduler, machine: configuration,
+                                       maxInstructions: execution.maxInstructions, stats: execution.stats).run()
+            }
+            if let vmm {
+                return try VMMBoot(mode: vmm, image: image, machine: configuration,
+                                   maxInstructions: execution.maxInstructions, stats: execution.stats).run()
+            }
+            let name = image ?? "demo guest"
+            let elf = try image.map(readELF) ?? DemoGuest.image()
             let machine: Machine
             do {
                 machine = try Machine(configuration: configuration)

@@ -17,8 +17,8 @@ struct DomainsBoot {
     var image: String?
     var count: Int
     var scheduler: DomainSchedulerName
-    var engine: ExecutionEngineKind
-    var ramMiB: Int
+    /// The hart configuration `vlab boot` built; its RAM size is each domain's memory.
+    var machine: MachineConfiguration
     var maxInstructions: UInt64?
     var stats: Bool
 
@@ -26,8 +26,10 @@ struct DomainsBoot {
         let implementation: any VMMModeImplementation
         do { implementation = try VMMModeCatalog.require(mode) } catch { throw CommandFailure(error.message) }
         let elf = try image.map(readELF) ?? ShippedKernel.image(named: mode.shippedKernel)
+        let ramMiB = machine.ramSize >> 20
         var configuration = Dom0.Configuration()
-        configuration.engine = engine
+        configuration.machine = machine
+        implementation.prepareMachine(&configuration.machine)
         let perDomain = (ramMiB << 20) + configuration.shadowFramesPerDomain * 4096
         guard perDomain * count <= 2 << 30 - 4096 else {
             throw CommandFailure("--domains \(count) with --ram \(ramMiB): \(count) x \(ramMiB) MiB is more than the machine's 2 GiB; lower --ram")

@@ -57,16 +57,16 @@ struct BinaryTranslationTests {
     func trapAndEmulateMisbehaves(_ engine: ExecutionEngineKind) throws {
         let capture = ConsoleCapture()
         // The host implements the variant (as the bare machine above does), but nothing rewrites.
-        let vm = try TeachingVariantHost.makeGuest(try KernelBuilds.request("kernel-bt.elf", engine: engine, console: capture.console),
-                                                   handler: PrivilegedInstructionEmulator())
-        let result = vm.run()
+        var request = try KernelBuilds.request("kernel-bt.elf", engine: engine, console: capture.console)
+        request.machineConfiguration.implementsTeachingPopie = true
+        let outcome = try TrapAndEmulateMode().boot(request)
         let native = try KernelBuilds.bareConsole(engine: engine)
-        #expect(result == .exited(code: 0))
+        #expect(outcome.result == .exited(code: 0))
         #expect(capture.text.contains(Self.bugLine), "no BUG line:\n\(capture.text)")
         #expect(capture.bytes != native.console)
-        #expect(vm.statistics[.rewrittenInstruction] == 0 && vm.scannedInstructions == 0)
+        #expect(outcome.statistics[.rewrittenInstruction] == 0)
         // The CSR accesses around the critical sections did trap and were emulated: only vlab.popie slipped by.
-        #expect(vm.statistics[.csrRead] > 0)
+        #expect(outcome.statistics[.csrRead] > 0)
     }
 
     @Test("under binary translation kernel-bt.elf prints the bare output, and the VMM reports what it rewrote",

@@ -108,6 +108,16 @@ struct ParavirtualTests {
 /// Both modes from the command line, with no image: the shipped build for the mode.
 @Suite("vlab boot --vmm binary-translation / paravirtual", .enabled(if: TestFiles.vlab != nil, "the vlab executable is not in .build/debug"))
 struct SensitiveModesCommandLineTests {
+    @Test("vlab boot --vmm trap-and-emulate --teaching-popie kernel-bt.elf shows the BUG lines; binary-translation does not")
+    func misbehaviourFromTheCommandLine() throws {
+        let image = KernelBuilds.folder.appendingPathComponent("kernel-bt.elf").path
+        let trapped = try CommandLineTests.vlab(["boot", "--vmm", "trap-and-emulate", "--teaching-popie", image])
+        #expect(trapped.stdout.contains(BinaryTranslationTests.bugLine), "\(trapped.stdout)")
+        let translated = try CommandLineTests.vlab(["boot", "--vmm", "binary-translation", image])
+        #expect(translated.status == 0)
+        #expect(!translated.stdout.contains("BUG"))
+    }
+
     @Test(arguments: [("binary-translation", "binary translation: scanned "), ("paravirtual", "paravirtual: ")])
     func shippedKernelForTheMode(_ mode: String, _ note: String) throws {
         let run = try CommandLineTests.vlab(["boot", "--vmm", mode, "--stats"])

@@ -9,10 +9,18 @@ public struct BinaryTranslationMode: VMMModeImplementation {
     public init() {}
 
     public func boot(_ request: VMMBootRequest) throws(HypervisorError) -> VMMBootResult {
-        let vm = try TeachingVariantHost.makeGuest(request, handler: PrivilegedInstructionEmulator())
+        var request = request
+        prepareMachine(&request.machineConfiguration)
+        let vm = try GuestHost.makeGuest(request, handler: PrivilegedInstructionEmulator())
         vm.rewriter = PopieRewriter(memory: vm.memory)
         let result = vm.run()
         return VMMBootResult(result: result, statistics: vm.statistics, notes: Self.notes(vm))
+    }
+
+    /// The host this mode exists for implements the teaching variant: there `vlab.popie` runs
+    /// (silently doing nothing in U-mode) instead of trapping as an illegal instruction.
+    public func prepareMachine(_ configuration: inout MachineConfiguration) {
+        configuration.implementsTeachingPopie = true
     }
 
     /// A domain gets the rewriter too (on a host without the variant the rewrite still makes

@@ -19,14 +19,14 @@ import RISCV
 /// when the replacement traps, `emulateRewritten` finds it there and does what the original does
 /// to the *virtual* CPU: SIE (or MIE) from the source register's status image.
 ///
-/// What the guest can see: the core writes the rewritten words into guest RAM, so a guest that
-/// reads its own kernel code back sees the replacements, and a data word in a scanned code page
-/// that happens to equal a `vlab.popie` encoding is rewritten too (a page scan cannot tell code
-/// from data; VMware's translator followed control flow instead). A page the guest writes after its
-/// scan is not scanned again. The side table at least keeps execution exact: a trapping word the
-/// rewriter did not put there, or one the guest has since overwritten, is not emulated but reflected
-/// as the illegal instruction it is. (The contract's REQUESTS ask the core for execute-only
-/// mappings of scanned pages, so reads could be served from `originalWord(at:)`.)
+/// What the guest can see: nothing. The core writes the replacements into guest RAM but keeps
+/// the original words; it maps a page holding replacements execute-only in the kernel's view, so a
+/// load from it exits and reads the originals, and a store to a scanned page exits, is performed on
+/// the original page, and the page is scanned again (`rewrite` is called anew; entries of the
+/// side table for that page are replaced). Only fetches scan (a data access to a kernel page does
+/// not), so data in pages the kernel never executes is never touched. The side table keeps
+/// execution exact as well: a trapping word the rewriter did not put there is not emulated but
+/// reflected as the illegal instruction it is.
 public struct PopieRewriter: SensitiveInstructionRewriter {
     /// The trapping replacement: custom-0 with funct3 = 7 (reserved), rs1 kept.
     public static let replacementMatch: UInt32 = TeachingExtension.customZeroOpcode | 7 << 12
@@ -52,6 +52,8 @@ public struct PopieRewriter: SensitiveInstructionRewriter {
     public func originalWord(at guestPhysical: UInt32) -> UInt32? { originals[guestPhysical] }
 
     public mutating func rewrite(page: UInt32, words: inout [UInt32]) -> Int {
+        // A rescan (the guest wrote the page) starts the page's entries afresh.
+        for index in 0..<words.count { originals[page &+ UInt32(4 * index)] = nil }
         var count = 0
         for index in words.indices where words[index] & TeachingExtension.popieMask == TeachingExtension.popieMatch {
             let address = page &+ UInt32(4 * index)

@@ -13,7 +13,13 @@ public final class Dom0 {
     public struct Configuration: Sendable {
         /// The machine's RAM, shared out among the domains' allotments and shadow pools.
         public var machineMemory: Int = 512 << 20
-        public var engine: ExecutionEngineKind = .translator
+        /// The hart's configuration to start from (flags such as an ISA variant); Dom0 sets
+        /// `interceptUserTraps` and the RAM size. Its `engine` is `engine` below.
+        public var machine = MachineConfiguration()
+        public var engine: ExecutionEngineKind {
+            get { machine.engine }
+            set { machine.engine = newValue }
+        }
         /// Guest instructions a domain runs before the scheduler decides again.
         public var sliceInstructions: UInt64 = 20_000
         /// Frames of each domain's shadow-table pool.
@@ -34,9 +40,8 @@ public final class Dom0 {
     /// `output` receives every domain's console, one tagged line at a time.
     public init(configuration: Configuration = Configuration(), scheduler: any VCPUScheduler = RoundRobinScheduler(),
                 output: ConsoleIO) throws(HypervisorError) {
-        var machineConfiguration = MachineConfiguration()
+        var machineConfiguration = configuration.machine
         machineConfiguration.interceptUserTraps = true
-        machineConfiguration.engine = configuration.engine
         machineConfiguration.ramSize = configuration.machineMemory
         do {
             machine = try Machine(configuration: machineConfiguration)
@@ -180,4 +185,6 @@ public final class Dom0 {
 extension VMMModeImplementation {
     /// Default: a mode cannot share the hart with other domains.
     public func prepareDomain(_ vm: VirtualMachine) -> Bool { false }
+    /// Default: the mode needs nothing special from the hart.
+    public func prepareMachine(_ configuration: inout MachineConfiguration) {}
 }
