@@ -113,9 +113,12 @@ public final class ParavirtualHost: ExitHandler, HypercallHandler {
         return satp >> 31 == 1 && root < 1 << 32 && memory.contains(UInt32(root), count: 4096)
     }
 
+    /// As the firmware's set_timer: a new deadline, the machine timer unmasked, and no timer
+    /// interrupt pending any more (the PV event, or STIP for a native kernel using the SBI call).
     private func setTimer(deadline: UInt64, vcpu: inout VirtualCPU) -> Int32 {
         vcpu.timer.mtimecmp = deadline
         vcpu.csrs.mie |= InterruptBits.machineTimer
+        vcpu.csrs.mip &= ~InterruptBits.supervisorTimer
         timerEventPending = false
         return 0
     }
