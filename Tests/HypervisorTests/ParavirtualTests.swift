@@ -35,6 +35,26 @@ struct ParavirtualTests {
         #expect(pv.statistics[.guestPageFault] == 1, "the intruder's fault still reaches the kernel")
     }
 
+    @Test("the Swift ABI's numbers are hypercall.h's")
+    func numbersMatchTheHeader() throws {
+        let header = try String(contentsOf: KernelBuilds.folder.appendingPathComponent("hypercall.h"), encoding: .utf8)
+        var defines: [String: Int] = [:]
+        for line in header.split(separator: "\n") where line.hasPrefix("#define HC_") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ")" })
+            guard fields.count >= 3 else { continue }
+            let text = String(fields[2])
+            defines[String(fields[1])] = text.hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
+        }
+        let expected: [String: Int] = [
+            "HC_CONSOLE_WRITE": Int(HypercallABI.consoleWrite), "HC_SET_TRAP_ENTRY": Int(HypercallABI.setTrapEntry),
+            "HC_SET_PAGE_TABLE": Int(HypercallABI.setPageTable), "HC_RUN_USER": Int(HypercallABI.runUser),
+            "HC_SET_TIMER_IN": Int(HypercallABI.setTimerIn), "HC_BLOCK": Int(HypercallABI.block),
+            "HC_ERR_NOT_SUPPORTED": Int(HypercallABI.errorNotSupported), "HC_ERR_INVALID_PARAM": Int(HypercallABI.errorInvalidParameter),
+            "HC_ERR_DENIED": Int(HypercallABI.errorDenied), "HC_ERR_INVALID_ADDRESS": Int(HypercallABI.errorInvalidAddress),
+        ]
+        #expect(defines == expected)
+    }
+
     /// A guest that enters S-mode and floods the hypercall interface with bad arguments, checks each
     /// error code, then reports how many were wrong through the finisher.
     static func floodGuest() -> (source: String, refusals: Int) {

@@ -1,3 +1,4 @@
+import Foundation
 import RISCV
 import Testing
 @testable import Machine
@@ -200,5 +201,28 @@ import Testing
         #expect(s(23) == 1, "U-mode ran both vlab.popie without trapping (s7)")
         #expect(s(24) & (Self.sie | Self.mie) == Self.sie, "U-mode changed neither enable (s8)")
         #expect(snapshot.traps.count == 3, "\(snapshot.traps)")
+    }
+
+    /// The teaching kernel build that uses vlab.popie (Sources/VLabCLI/Guests/kernel/kernel-bt.elf):
+    /// interrupts held off and released by vlab.popie in S-mode, on both engines, bit for bit.
+    @Test func bothEnginesAgreeOnTheKernelThatUsesIt() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/VLabCLI/Guests/kernel/kernel-bt.elf")
+        let elf = try ELFFile(bytes: Array(try Data(contentsOf: url)))
+        let (snapshot, _) = try EngineComparison.expectIdentical("kernel-bt.elf") { engine, output in
+            var configuration = MachineConfiguration()
+            configuration.engine = engine
+            configuration.ramSize = 16 << 20
+            configuration.implementsTeachingPopie = true
+            let machine = try Machine(configuration: configuration)
+            EngineComparison.prepare(machine, output)
+            try machine.load(elf)
+            return (machine, "\(machine.run(maxInstructions: 5_000_000))")
+        }
+        #expect(snapshot.stop == "\(StopReason.exited(code: 0))")
+        let text = String(decoding: snapshot.console, as: UTF8.self)
+        #expect(text.hasSuffix("kernel: 32 system calls in all; shutting down\n") && !text.contains("BUG"))
+        // Supervisor timer interrupts taken in S-mode: the boot phase runs with SIE on.
+        #expect(snapshot.traps.contains { $0.trap.cause == 0x8000_0005 && $0.trap.pc >= 0x8000_0000 }, "no tick taken in kernel code")
     }
 }
