@@ -102,6 +102,7 @@ public final class VirtualMachine {
                 vcpu.waitingForInterrupt = false
                 statistics.count(cause & 0x7FFF_FFFF == 7 || cause & 0x7FFF_FFFF == 5 ? .timer : .interrupt)
                 handler.deliverTrap(cause: cause, value: 0, vcpu: &vcpu)
+                machine.clearReservation()  // a reservation does not survive a trap
                 continue
             }
             if vcpu.waitingForInterrupt {
@@ -234,6 +235,7 @@ public final class VirtualMachine {
     func reflect(cause: UInt32, value: UInt32) -> GuestRunResult? {
         let pc = vcpu.pc, privilege = vcpu.privilege
         handler.deliverTrap(cause: cause, value: value, vcpu: &vcpu)
+        machine.clearReservation()  // a reservation does not survive a trap
         if vcpu.pc == pc && vcpu.privilege == privilege {
             return fault("trap loop: \(Trap.name(ofCause: cause)) (tval 0x\(hex8(value))) enters the guest's \(privilege)-mode trap handler at 0x\(hex8(pc)), which raises it again")
         }
