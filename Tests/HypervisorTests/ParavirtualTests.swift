@@ -23,7 +23,7 @@ struct ParavirtualTests {
         #expect(pvConsole.bytes == native.console, "under paravirtual:\n\(pvConsole.text)")
         #expect(teConsole.bytes == native.console)
 
-        // The ratio of exits, from the VMM's own counts (11471 against 726 when this was written).
+        // The ratio of exits, from the VMM's own counts (11470 against 725 when this was written).
         let ratio = Double(te.statistics.totalExits) / Double(max(1, pv.statistics.totalExits))
         #expect(ratio >= 10, "trap-and-emulate \(te.statistics.totalExits) exits, paravirtual \(pv.statistics.totalExits): only \(ratio)x")
         // The para-virtual kernel executes no privileged instruction: what little traps is the

@@ -49,8 +49,8 @@ import Machine
 /// fetches scan, so the kernel's data pages are never touched.
 ///
 /// Measured (`vlab boot --vmm binary-translation --stats`, translator engine): 2 kernel code pages
-/// scanned (2048 instructions), 8 `vlab.popie` rewritten, 8 rewritten-instruction exits; 12301 exits in
-/// all against 11471 for `kernel.elf` under trap-and-emulate (the difference: the critical sections'
+/// scanned (2048 instructions), 8 `vlab.popie` rewritten, 8 rewritten-instruction exits; 12299 exits in
+/// all against 11470 for `kernel.elf` under trap-and-emulate (the difference: the critical sections'
 /// CSR accesses, and loads of the kernel's read-only strings, which share the execute-only pages);
 /// guest instructions retired exactly as bare (912803).
 ///

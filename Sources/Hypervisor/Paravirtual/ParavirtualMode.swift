@@ -4,7 +4,7 @@ import Machine
 /// # Para-virtualization: a kernel that asks instead of trapping
 ///
 /// Trap-and-emulate pays a world switch for every privileged instruction of an unmodified kernel:
-/// `kernel.elf` under `--vmm trap-and-emulate` makes 11471 exits, most of them CSR accesses, the
+/// `kernel.elf` under `--vmm trap-and-emulate` makes 11470 exits, most of them CSR accesses, the
 /// firmware's xRETs and one firmware ECALL per console character. A para-virtual kernel is *built*
 /// for the VMM, like a Xen PV guest: `kernel-pv.elf` (`Sources/VLabCLI/Guests/kernel`, built with
 /// `-DKERNEL_PARAVIRTUAL`) executes no privileged instruction at all and calls the VMM for whole
@@ -37,8 +37,8 @@ import Machine
 ///
 /// | | exits | top reasons | guest instructions |
 /// |-|------:|-------------|-------------------:|
-/// | `kernel.elf`, trap-and-emulate | 11471 | csr-write 3808, csr-read 2433, mmio 2178 | 911879 |
-/// | `kernel-pv.elf`, paravirtual | 726 | page-fault 508, hypercall 136, ecall 35, timer 34 | 844762 |
+/// | `kernel.elf`, trap-and-emulate | 11470 | csr-write 3808, csr-read 2433, mmio 2178 | 911879 |
+/// | `kernel-pv.elf`, paravirtual | 725 | page-fault 507, hypercall 136, ecall 35, timer 34 | 844762 |
 ///
 /// 15.8 times fewer exits. What remains is mostly shadow-table fills: `run_user` flushes the TLB, as
 /// the native kernel's `sfence.vma` does, and the shadow tables are rebuilt after each switch.
