@@ -14,6 +14,10 @@ extension VirtualMachine {
             return reflect(cause: cause, value: address)
         case .guestPhysical(let guestPhysical, let leaf):
             if let frame = memory.machineAddress(of: guestPhysical & ~0xFFF) {
+                if access == .store && holdsTohost(guestPhysical) {
+                    statistics.count(.mmio)
+                    return emulateDataAccess()
+                }
                 if access != .fetch && (view.dataAccessesExit || guardsRewrittenCode(guestPhysical & ~0xFFF, access)) {
                     statistics.count(.emulatedAccess)
                     return emulateDataAccess()
@@ -55,6 +59,8 @@ extension VirtualMachine {
         var readable = !view.dataAccessesExit && allows(.load, view.data)
         let dirty = leaf.map { $0 & 0x80 != 0 } ?? true
         var writable = !view.dataAccessesExit && dirty && allows(.store, view.data)
+        // Stores to the HTIF page must exit, so the VMM sees the guest's exit request.
+        if holdsTohost(guestPhysical) { writable = false }
         // Binary translation: kernel code runs only once scanned, is never writable in place
         // (stores exit, so the page is rescanned), and a page holding rewrites is execute-only
         // (loads exit and see the original words): the rewriting stays invisible to the guest.
@@ -74,6 +80,11 @@ extension VirtualMachine {
         return nil
     }
 
+    /// Whether the page holding `guestPhysical` holds the HTIF `tohost` word.
+    private func holdsTohost(_ guestPhysical: UInt32) -> Bool {
+        tohost.map { $0 & ~0xFFF == guestPhysical & ~0xFFF } ?? false
+    }
+
     /// Whether a data access to a kernel code page must be emulated to keep rewrites invisible:
     /// every store to a scanned page, and loads from a page holding rewritten words.
     private func guardsRewrittenCode(_ page: UInt32, _ access: GuestAccess) -> Bool {
@@ -82,7 +93,7 @@ extension VirtualMachine {
     }
 
     /// Puts a page's original words back and forgets it was scanned.
-    private func undoRewriting(_ page: UInt32) {
+    func undoRewriting(_ page: UInt32) {
         for (address, word) in originalWords[page] ?? [:] { memory.write32(address, word) }
         originalWords[page] = nil
         scannedPages.remove(page)
@@ -91,7 +102,7 @@ extension VirtualMachine {
     /// Shows a kernel code page to the binary-translation rewriter, once (again after a store to it).
     /// Every shadow table is dropped afterwards: other views may still map the page readable or
     /// writable from before it was code.
-    private func scanForRewriting(_ page: UInt32) {
+    func scanForRewriting(_ page: UInt32) {
         guard var rewriter, !scannedPages.contains(page), let bytes = memory.read(page, count: 4096) else { return }
         defer { shadow.flush() }
         scannedPages.insert(page)
@@ -107,81 +118,6 @@ extension VirtualMachine {
             memory.write32(page + UInt32(4 * i), words[i])
             originalWords[page, default: [:]][page + UInt32(4 * i)] = original[i]
         }
-    }
-
-    /// Performs the load or store at `vcpu.pc` for the guest (a device register, or RAM when data
-    /// accesses are not mapped), exactly as the guest's hardware would, and retires it.
-    func emulateDataAccess() -> GuestRunResult? {
-        let fetchRegime = TranslationRegime(vcpu, for: .fetch)
-        guard case .guestPhysical(let codeAddress, _) = GuestPageTableWalk.translate(vcpu.pc, .fetch, regime: fetchRegime, memory: memory),
-              let word = memory.read32(codeAddress) else {
-            return fault("cannot read back the instruction that made a data access exit")
-        }
-        let instruction = Instruction(decoding: word)
-        let size: Int, isStore: Bool, signed: Bool
-        switch instruction.operation {
-        case .lb: (size, isStore, signed) = (1, false, true)
-        case .lh: (size, isStore, signed) = (2, false, true)
-        case .lw: (size, isStore, signed) = (4, false, false)
-        case .lbu: (size, isStore, signed) = (1, false, false)
-        case .lhu: (size, isStore, signed) = (2, false, false)
-        case .sb: (size, isStore, signed) = (1, true, false)
-        case .sh: (size, isStore, signed) = (2, true, false)
-        case .sw: (size, isStore, signed) = (4, true, false)
-        default:
-            // Atomics on device registers: the board's devices do not support them.
-            let access: GuestAccess = instruction.operation == .lrW ? .load : .store
-            statistics.count(.exception)
-            return reflect(cause: access.accessFaultCause, value: vcpu.register(Int(instruction.rs1.number)))
-        }
-        let access: GuestAccess = isStore ? .store : .load
-        let address = vcpu.register(Int(instruction.rs1.number)) &+ UInt32(bitPattern: instruction.immediate)
-        let translation = GuestPageTableWalk.translate(address, access, regime: TranslationRegime(vcpu, for: access), memory: memory)
-        guard case .guestPhysical(let physical, _) = translation else {
-            if case .fault(let cause) = translation { return reflect(cause: cause, value: address) }
-            return nil
-        }
-        if isStore {
-            let value = vcpu.register(Int(instruction.rs2.number))
-            let done: Bool
-            if memory.contains(physical, count: size) {
-                // A store into scanned kernel code: write the original page, then rescan it.
-                let page = physical & ~0xFFF
-                let rescan = rewriter != nil && scannedPages.contains(page)
-                if rescan { undoRewriting(page) }
-                done = memory.write(physical, (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) })
-                if rescan { scanForRewriting(page) }
-            } else {
-                done = devices.write(physical, size: size, value: value, vcpu: &vcpu)
-            }
-            guard done else { return reflect(cause: access.accessFaultCause, value: address) }
-        } else {
-            var value: UInt32
-            if memory.contains(physical, count: size), var bytes = memory.read(physical, count: size) {
-                // Loads see the original words, never the rewrites.
-                for (address, word) in originalWords[physical & ~0xFFF] ?? [:] where address < physical &+ UInt32(size) && physical < address &+ 4 {
-                    for i in 0..<size {
-                        let byteAddress = physical &+ UInt32(i)
-                        if byteAddress >= address && byteAddress < address &+ 4 {
-                            bytes[i] = UInt8(truncatingIfNeeded: word >> (8 * (byteAddress - address)))
-                        }
-                    }
-                }
-                value = bytes.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) }
-            } else if let read = devices.read(physical, size: size, vcpu: &vcpu) {
-                value = read
-            } else {
-                return reflect(cause: access.accessFaultCause, value: address)
-            }
-            if signed && size < 4 {
-                let shift = UInt32(32 - 8 * size)
-                value = UInt32(bitPattern: Int32(bitPattern: value << shift) >> Int32(shift))
-            }
-            vcpu.setRegister(Int(instruction.rd.number), value)
-        }
-        vcpu.pc &+= 4
-        retireEmulatedAccess()
-        return nil
     }
 }
 

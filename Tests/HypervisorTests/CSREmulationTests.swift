@@ -37,7 +37,7 @@ struct CSREmulationTests {
         let machine = try Machine(configuration: configuration)
         machine.console = .silent
         try machine.load(image)
-        let stop = machine.run(maxInstructions: 1_000_000)
+        let stop = machine.run(maxInstructions: 50_000_000)
         #expect(stop == .exited(code: 0), "bare run stopped with \(stop)")
         return FinalState(registers: (0..<32).map { machine.register(Register(UInt8($0))) }, pc: machine.pc,
                           csrs: Dictionary(uniqueKeysWithValues: comparedCSRs.map { ($0, machine.readCSR($0)) }),
@@ -48,7 +48,7 @@ struct CSREmulationTests {
         var request = VMMBootRequest(image: image, name: "guest", console: .silent)
         request.memorySize = UInt32(ramSize)
         request.engine = engine
-        request.instructionBudget = 1_000_000
+        request.instructionBudget = 50_000_000
         let emulator = PrivilegedInstructionEmulator()
         let vm = try GuestHost.makeGuest(request, handler: emulator)
         let result = vm.run()

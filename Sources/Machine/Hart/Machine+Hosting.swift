@@ -6,4 +6,10 @@ extension Machine {
     public func clearReservation() {
         state.pointee.reservation = nil
     }
+
+    /// Reserves a word, as LR.W at that (virtual) address does: for a VMM that emulated the LR.W,
+    /// so the guest's following SC.W, executed or emulated, sees the reservation.
+    public func reserve(_ virtualAddress: UInt32) {
+        state.pointee.reservation = virtualAddress
+    }
 }
