@@ -11,6 +11,7 @@
 //   HypervisorCore  the VMM framework: virtual CPU, guest memory (p2m), shadow page tables, emulated
 //                   devices, exit accounting, and the protocols Labs 03/04 implement (ExitHandler, ...)
 //   Hypervisor      the reference answers to those protocols, the VMM modes and the facade vlab calls
+//   SplitIO         Xen-style split drivers: shared rings, grant tables, event channels, block backend
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
@@ -89,6 +90,8 @@ let package = Package(
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
+        // The students' guide to the split-driver model lives beside the code it explains.
+        .target(name: "SplitIO", dependencies: ["Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
         .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
@@ -96,6 +99,7 @@ let package = Package(
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"],
                     swiftSettings: strict),
