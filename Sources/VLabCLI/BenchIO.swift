@@ -17,9 +17,11 @@ extension VLab.Bench {
                 requests, sequential and random, reads and writes, in small and large batches, on each path: \
                 split-driver (blkfront, shared ring, event channel, Dom0's Swift backend), emulated (the vlab-disk \
                 controller, every register access an exit), pass-through (the vlab-dma device, DMA through the \
-                IOMMU). Columns: requests per million guest instructions and per second (wall), VM exits and \
-                notifications (event sends plus virtual interrupts) per request, and the VMM's CPU time in its I/O \
-                handlers per request. Every row is checked: the image and the data the guest read must match a \
+                IOMMU). Columns: guest instructions per request, requests per million guest instructions and per \
+                second (wall), VM exits and notifications (event sends plus virtual interrupts) per request, the \
+                exits' modelled cost per request in instruction-equivalents (Sources/Hypervisor/OverheadModel.swift: \
+                a world switch plus the handling cost of each reason), the VMM's CPU time in its I/O handlers \
+                (hypercalls, Dom0's backend, device emulation and DMA) per request, and the two most frequent exits. Every row is checked: the image and the data the guest read must match a \
                 host-side replay; a row that does not is WRONG and vlab exits non-zero after the table.
                 """)
 
@@ -105,19 +107,24 @@ struct IOBenchmark {
 
     static func table(_ rows: [Row]) -> String {
         func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-        var lines = [["path", "workload", "batch", "req/Minstr", "req/s", "exits/req", "notif/req", "VMM us/req", "top exits", "check"]]
+        let model = OverheadModel()
+        var lines = [["path", "workload", "batch", "instr/req", "req/Minstr", "req/s", "exits/req", "notif/req", "exit cost/req",
+                      "VMM us/req", "top exits", "check"]]
         for row in rows {
             guard let m = row.measurement else {
-                lines.append([row.path.description, kind(row.workload), "\(row.workload.batch)", "-", "-", "-", "-", "-", "-", row.verdict])
+                lines.append([row.path.description, kind(row.workload), "\(row.workload.batch)", "-", "-", "-", "-", "-", "-", "-", "-",
+                              row.verdict])
                 continue
             }
             let count = Double(row.workload.totalRequests)
+            let exitCost = m.exits.reduce(0.0) { $0 + Double($1.value) * Double(model.worldSwitch + model.handlingCost($1.key)) }
             let top = m.exits.sorted { $0.value > $1.value }.prefix(2).map { "\($0.key.name) \(fixed(Double($0.value) / count, 2))" }
             lines.append([row.path.description, kind(row.workload), "\(row.workload.batch)",
+                          fixed(Double(m.guestInstructions) / count, 0),
                           fixed(count / Double(max(m.guestInstructions, 1)) * 1e6, 1),
                           fixed(count / (Double(max(m.wallNanoseconds, 1)) / 1e9), 0),
                           fixed(Double(m.totalExits) / count, 2), fixed(Double(m.notifications) / count, 2),
-                          fixed(Double(m.vmmNanoseconds) / 1000 / count, 1), top.joined(separator: ", "),
+                          fixed(exitCost / count, 0), fixed(Double(m.vmmNanoseconds) / 1000 / count, 1), top.joined(separator: ", "),
                           row.verdict == "ok" ? "ok" : "WRONG"])
         }
         let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
