@@ -71,6 +71,11 @@ public struct IOWorkload: Equatable, Sendable, CustomStringConvertible {
     public func expectedResult(initial: [UInt8]) -> (image: [UInt8], checksum: UInt32) {
         var image = initial
         var checksum: UInt32 = 0x811C_9DC5
+        // A disk of no pages does nothing (the guest refuses it); a short initial image reads as zeros.
+        guard diskPages > 0 else { return (image, checksum) }
+        if image.count < Int(diskPages) * pageSize {
+            image += [UInt8](repeating: 0, count: Int(diskPages) * pageSize - image.count)
+        }
         var random: UInt32 = 1
         var writeNumber: UInt32 = 0
         func page(_ pattern: Pattern, _ index: UInt32) -> UInt32 {
