@@ -119,6 +119,23 @@ struct DomainIOTests {
         #expect(images[0] == images[2])
     }
 
+    @Test("three DomUs, one on each path, run side by side on one hart under one Dom0")
+    func allPathsSideBySide() throws {
+        let workload = IOWorkload(pattern: .random, operation: .verify, batch: 6, requests: 30, diskPages: 20)
+        let scratch = try Disks()
+        let disks = try scratch.make(3, pages: workload.diskPages)
+        let experiment = IOExperiment(image: try Self.guestImage(), path: .split, workload: workload)
+        let (results, host) = try experiment.run(domains: zip(IOPath.allCases, disks).map { ($0, $1.disk) })
+        for (result, (disk, initial)) in zip(results, disks) {
+            #expect(result.state == .exited(code: 0), "\(result.name): \(result.state); console: \(result.console)")
+            let expected = workload.expectedResult(initial: initial)
+            #expect(try scratch.bytes(disk) == expected.image, "\(result.name)")
+            #expect(result.measurement?.checksum == expected.checksum, "\(result.name)")
+        }
+        #expect(results.map { $0.measurement?.path } == IOPath.allCases.map { Optional($0) })
+        #expect(host.iommu.faults.isEmpty)
+    }
+
     @Test("the committed io-guest.elf is what build.sh builds from the sources",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/riscv64-unknown-elf-gcc"),
                    "needs riscv64-unknown-elf-gcc (Debian gcc-riscv64-unknown-elf)"))

@@ -33,6 +33,12 @@ public struct IOExperiment {
     /// Runs one domain per disk image until every domain stopped; also returns the host for
     /// inspection (backend statistics, IOMMU faults).
     public func run(disks: [RawDiskImage]) throws(HypervisorError) -> (results: [DomainResult], host: IOHost) {
+        try run(domains: disks.map { (path, $0) })
+    }
+
+    /// Runs one domain per (path, disk) pair, all under one Dom0 on one hart: the paths can be mixed.
+    public func run(domains: [(path: IOPath, disk: RawDiskImage)]) throws(HypervisorError) -> (results: [DomainResult], host: IOHost) {
+        let disks = domains.map(\.disk)
         var configuration = Dom0.Configuration()
         configuration.engine = engine
         configuration.machineMemory = max(16 << 20, disks.count * (Int(memorySize) + (2 << 20)))
@@ -40,7 +46,7 @@ public struct IOExperiment {
         let dom0 = try Dom0(configuration: configuration, output: ConsoleIO(write: { _ in }))
         let host = IOHost(dom0: dom0)
         var ids: [Hypervisor.DomainID] = []
-        for disk in disks {
+        for (path, disk) in domains {
             let id = try dom0.create(image: image, memorySize: memorySize, instructionBudget: instructionBudget,
                                      mode: TrapAndEmulateMode())
             do {
