@@ -85,13 +85,13 @@ let package = Package(
         .target(
             name: "VLabCLI",
             dependencies: [
-                "RISCV", "Machine", "Containers", "Grading", "Hypervisor", "HypervisorCore",
+                "RISCV", "Machine", "Containers", "Grading", "Hypervisor", "HypervisorCore", "SplitIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
         // The students' guide to the split-driver model lives beside the code it explains.
-        .target(name: "SplitIO", dependencies: ["Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
+        .target(name: "SplitIO", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
         .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
@@ -99,7 +99,7 @@ let package = Package(
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
-        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"],
                     swiftSettings: strict),

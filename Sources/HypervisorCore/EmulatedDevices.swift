@@ -14,6 +14,8 @@ public final class EmulatedDevices {
     public let uart: EmulatedUART
     /// Set when the guest wrote a stop request to the finisher: its exit code.
     public private(set) var exitCode: Int32? = nil
+    /// Further devices of this guest, asked after the board's own (see `AttachedDevice`).
+    public var attached: [any AttachedDevice] = []
 
     public init(console: ConsoleIO) {
         uart = EmulatedUART(console: console)
@@ -27,6 +29,7 @@ public final class EmulatedDevices {
         address &- EmulatedDevices.uartBase < EmulatedDevices.uartSize
             || address &- EmulatedDevices.clintBase < EmulatedDevices.clintSize
             || address &- EmulatedDevices.finisherBase < EmulatedDevices.finisherSize
+            || attached.contains { $0.claims(address) }
     }
 
     /// A `size`-byte device load; nil if no device register is there.
@@ -38,6 +41,7 @@ public final class EmulatedDevices {
             return EmulatedCLINT.read(offset: address &- EmulatedDevices.clintBase, size: size, vcpu: vcpu)
         }
         if address &- EmulatedDevices.finisherBase < EmulatedDevices.finisherSize { return 0 }
+        if let device = attached.first(where: { $0.claims(address) }) { return device.read(address, size: size, vcpu: &vcpu) }
         return nil
     }
 
@@ -60,6 +64,9 @@ public final class EmulatedDevices {
                 }
             }
             return true
+        }
+        if let device = attached.first(where: { $0.claims(address) }) {
+            return device.write(address, size: size, value: value, vcpu: &vcpu)
         }
         return false
     }
