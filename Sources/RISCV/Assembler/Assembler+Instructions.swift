@@ -441,7 +441,7 @@ extension AssemblerState {
             p.rd = try reg(0)
             p.rs1 = try atomicAddress(operands[1], context)
         case .sfence:
-            guard operands.count <= 2 else { throw error("sfence.vma expects at most rs1, rs2") }
+            guard operands.count <= 2 else { throw error("\(mnemonic) expects at most rs1, rs2") }
             if operands.count >= 1 { p.rs1 = try reg(0) }
             if operands.count == 2 { p.rs2 = try reg(1) }
         case .fixed:
