@@ -104,8 +104,6 @@ extension Instruction {
                     if funct7 == 0x09 && rd.number == 0 {
                         return Instruction(.sfenceVma, rs1: rs1, rs2: rs2)
                     }
-                    if funct7 == 0x11 && rd.number == 0 { return Instruction(.hfenceVvma, rs1: rs1, rs2: rs2) }
-                    if funct7 == 0x31 && rd.number == 0 { return Instruction(.hfenceGvma, rs1: rs1, rs2: rs2) }
                     return .illegal(w)
                 }
             case 1: return Instruction(.csrrw, rd: rd, rs1: rs1, csr: csr)

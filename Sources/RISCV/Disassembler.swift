@@ -207,10 +207,10 @@ extension Disassembler {
 
         case .ecall, .ebreak, .mret, .sret, .wfi:
             return RenderedInstruction(op.mnemonic)
-        case .sfenceVma, .hfenceVvma, .hfenceGvma:
-            guard aliases else { return RenderedInstruction(op.mnemonic, "\(rs1),\(rs2)") }
-            if i.rs2 != zero { return RenderedInstruction(op.mnemonic, "\(rs1),\(rs2)") }
-            return RenderedInstruction(op.mnemonic, i.rs1 == zero ? "" : rs1)
+        case .sfenceVma:
+            guard aliases else { return RenderedInstruction("sfence.vma", "\(rs1),\(rs2)") }
+            if i.rs2 != zero { return RenderedInstruction("sfence.vma", "\(rs1),\(rs2)") }
+            return RenderedInstruction("sfence.vma", i.rs1 == zero ? "" : rs1)
 
         case .csrrw, .csrrs, .csrrc:
             return renderCSR(i)

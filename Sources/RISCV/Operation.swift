@@ -22,8 +22,6 @@ public enum Operation: UInt8, CaseIterable, Sendable {
     case lrW, scW, amoswapW, amoaddW, amoxorW, amoandW, amoorW, amominW, amomaxW, amominuW, amomaxuW
     // Privileged
     case mret, sret, wfi, sfenceVma
-    // Hypervisor extension: the memory-management fences (HLV/HSV are not included)
-    case hfenceVvma, hfenceGvma
     /// A word that is not any of the above. Decoding never fails; it yields this.
     case illegal
 }
@@ -44,7 +42,7 @@ public enum InstructionFormat: Sendable {
     case atomic     // rd, rs2, (rs1), with aq/rl bits
     case loadReserved // rd, (rs1), with aq/rl bits
     case fixed      // no operands: the whole word is the match value
-    case sfence     // rs1, rs2 (SFENCE.VMA, HFENCE.VVMA, HFENCE.GVMA)
+    case sfence     // rs1, rs2
 }
 
 extension Operation {
@@ -64,8 +62,6 @@ extension Operation {
         case .amominuW: return "amominu.w"
         case .amomaxuW: return "amomaxu.w"
         case .sfenceVma: return "sfence.vma"
-        case .hfenceVvma: return "hfence.vvma"
-        case .hfenceGvma: return "hfence.gvma"
         case .illegal: return ".insn"
         default: return String(describing: self)
         }
@@ -102,7 +98,7 @@ extension Operation {
         case .lrW: return .loadReserved
         case .scW, .amoswapW, .amoaddW, .amoxorW, .amoandW, .amoorW,
              .amominW, .amomaxW, .amominuW, .amomaxuW: return .atomic
-        case .sfenceVma, .hfenceVvma, .hfenceGvma: return .sfence
+        case .sfenceVma: return .sfence
         }
     }
 
@@ -172,8 +168,6 @@ extension Operation {
         case .mret: return (0x3020_0073, 0xFFFF_FFFF)
         case .wfi: return (0x1050_0073, 0xFFFF_FFFF)
         case .sfenceVma: return (f7(0x73, 0, 0x09), 0xFE00_7FFF)
-        case .hfenceVvma: return (f7(0x73, 0, 0x11), 0xFE00_7FFF)
-        case .hfenceGvma: return (f7(0x73, 0, 0x31), 0xFE00_7FFF)
         case .csrrw: return (f3(0x73, 1), withFunct3)
         case .csrrs: return (f3(0x73, 2), withFunct3)
         case .csrrc: return (f3(0x73, 3), withFunct3)

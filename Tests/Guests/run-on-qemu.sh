@@ -25,8 +25,12 @@ QEMU="qemu-system-riscv32 -cpu rv32,c=false -bios none -nographic -monitor none 
 skip_on_spike="counters"
 
 build() { # build NAME SOURCE-DIRECTORY (from inside it, so .include finds its own files)
-    (cd "$2" && $AS "$1.S" -o "$work/$1.o") && $LD "$work/$1.o" -o "$work/$1.elf"
+    (cd "$2" && $AS $(arch_of "$1") "$1.S" -o "$work/$1.o") && $LD "$work/$1.o" -o "$work/$1.elf"
 }
+
+# The h-*.S programs test the hypervisor extension: assembled with H, run on a hart with H.
+arch_of() { case "$1" in h-*) echo "-march=rv32ima_zicsr_zifencei_h" ;; esac; }
+cpu_of() { case "$1" in h-*) echo "-cpu rv32,c=false,h=true" ;; esac; }
 
 failures=0
 if [ $# -gt 0 ]; then programs="$*"; else
@@ -42,7 +46,7 @@ for name in $programs; do
         case " $skip_on_spike " in *" $name "*)
             [ "$machine" = spike ] && { echo "SKIP  $name on $machine (no time CSR there)"; continue; } ;;
         esac
-        timeout 20 $QEMU -machine "$machine" -kernel "$work/$name.elf"
+        timeout 20 $QEMU $(cpu_of "$name") -machine "$machine" -kernel "$work/$name.elf"
         status=$?
         if [ "$status" -eq 0 ]; then
             echo "PASS  $name on $machine"

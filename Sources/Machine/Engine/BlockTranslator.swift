@@ -116,7 +116,7 @@ struct BlockTranslator: BlockTranslating {
         case .rem: return op(.rem)
         case .remu: return op(.remu)
         case .fence: return ThreadedOp(kind: .nop)
-        case .fenceI, .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVma, .hfenceVvma, .hfenceGvma,
+        case .fenceI, .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVma,
              .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci,
              .lrW, .scW, .amoswapW, .amoaddW, .amoxorW, .amoandW, .amoorW,
              .amominW, .amomaxW, .amominuW, .amomaxuW, .illegal:

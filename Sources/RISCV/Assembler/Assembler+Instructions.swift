@@ -168,6 +168,17 @@ extension AssemblerState {
         }
 
         switch mnemonic {
+        // The hypervisor extension's fences (privileged spec, H chapter): SFENCE.VMA's format with
+        // funct7 0010001 / 0110001. They are not `Operation`s: the decoder and disassembler stay
+        // RV32IMA + privileged (the words print as `.4byte`, as objdump prints them for an ELF
+        // without H), so the assembler emits them as plain instruction words.
+        case "hfence.vvma", "hfence.gvma":
+            guard operands.count <= 2 else { throw error("\(mnemonic) expects at most rs1, rs2") }
+            let rs1 = operands.count >= 1 ? try reg(0) : Register.zero
+            let rs2 = operands.count == 2 ? try reg(1) : Register.zero
+            let funct7: UInt32 = mnemonic == "hfence.vvma" ? 0b001_0001 : 0b011_0001
+            let word = funct7 << 25 | UInt32(rs2.number) << 20 | UInt32(rs1.number) << 15 | 0x73
+            try emit(PendingInstruction(operation: .illegal, immediate: .constant(Int32(bitPattern: word))))
         case "nop":
             try expect(0, "no operands")
             try emit(PendingInstruction(operation: .addi))
@@ -441,7 +452,7 @@ extension AssemblerState {
             p.rd = try reg(0)
             p.rs1 = try atomicAddress(operands[1], context)
         case .sfence:
-            guard operands.count <= 2 else { throw error("\(mnemonic) expects at most rs1, rs2") }
+            guard operands.count <= 2 else { throw error("sfence.vma expects at most rs1, rs2") }
             if operands.count >= 1 { p.rs1 = try reg(0) }
             if operands.count == 2 { p.rs2 = try reg(1) }
         case .fixed:
