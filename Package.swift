@@ -8,6 +8,9 @@
 //   Machine         the emulated RV32 computer: harts, MMU, bus, devices, engines, Linux user mode
 //   LabSupport      the small machine and protocols the labs are written against (RISCV only)
 //   LabTestSupport  the labs' test harness: the reference (Machine) run in lock-step with a lab
+//   HypervisorCore  the VMM framework: virtual CPU, guest memory (p2m), shadow page tables, emulated
+//                   devices, exit accounting, and the protocols Labs 03/04 implement (ExitHandler, ...)
+//   Hypervisor      the reference answers to those protocols, the VMM modes and the facade vlab calls
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
@@ -73,10 +76,15 @@ let package = Package(
         .target(name: "LabTestSupport", dependencies: ["LabSupport", "Machine", "RISCV"], swiftSettings: strict),
         // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
         .target(name: "Grading", dependencies: ["Yams"], swiftSettings: strict),
+        // The VMM framework (what a lab may build on) and, separately, the reference answers: a lab
+        // target that depends on HypervisorCore alone cannot call the reference.
+        .target(name: "HypervisorCore", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
+        .target(name: "Hypervisor", dependencies: ["HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"],
+                swiftSettings: strict),
         .target(
             name: "VLabCLI",
             dependencies: [
-                "RISCV", "Machine", "Containers", "Grading",
+                "RISCV", "Machine", "Containers", "Grading", "Hypervisor", "HypervisorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
@@ -89,6 +97,8 @@ let package = Package(
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"],
+                    swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "LabFrameworkTests", dependencies: ["LabSupport", "LabTestSupport", "VLabCLI", "Machine", "RISCV"],
                     swiftSettings: strict),

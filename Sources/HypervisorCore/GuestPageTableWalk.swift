@@ -1,0 +1,103 @@
+import Machine
+
+/// The three kinds of memory access, checked and reported differently.
+public enum GuestAccess: Int, Sendable, CaseIterable {
+    case fetch = 0, load = 1, store = 2
+
+    public var pageFaultCause: UInt32 {
+        switch self {
+        case .fetch: return ExceptionCode.instructionPageFault
+        case .load: return ExceptionCode.loadPageFault
+        case .store: return ExceptionCode.storePageFault
+        }
+    }
+
+    public var accessFaultCause: UInt32 {
+        switch self {
+        case .fetch: return ExceptionCode.instructionAccessFault
+        case .load: return ExceptionCode.loadAccessFault
+        case .store: return ExceptionCode.storeAccessFault
+        }
+    }
+}
+
+/// The translation regime a guest access is made in: the inputs of an Sv32 walk besides the address.
+public struct TranslationRegime: Hashable, Sendable {
+    /// Bare translation (virtual satp MODE = 0, or an M-mode access): guest-virtual = guest-physical.
+    public var bare: Bool
+    public var privilege: PrivilegeLevel
+    public var sum: Bool
+    public var mxr: Bool
+    public var satp: UInt32
+
+    /// The regime for `vcpu`'s accesses of kind `access` (data accesses honour MPRV).
+    public init(_ vcpu: VirtualCPU, for access: GuestAccess) {
+        let privilege = access == .fetch ? vcpu.privilege : vcpu.dataPrivilege
+        self.privilege = privilege
+        satp = vcpu.csrs.satp
+        bare = privilege == .machine || satp >> 31 == 0
+        sum = vcpu.csrs.mstatus & StatusBits.sum != 0
+        mxr = vcpu.csrs.mstatus & StatusBits.mxr != 0
+    }
+}
+
+/// What the guest's own page tables say about an address.
+public enum GuestTranslation: Equatable, Sendable {
+    /// The access is allowed; `leaf` is the guest PTE (nil in bare mode), for the permissions it grants.
+    case guestPhysical(UInt32, leaf: UInt32?)
+    /// The guest's hardware would raise this exception (a page fault, or an access fault for a PTE
+    /// outside the guest's RAM).
+    case fault(cause: UInt32)
+}
+
+/// An Sv32 walk of the *guest's* page tables (privileged spec 4.3.2), reading and updating them in
+/// guest-physical memory, with the same checks and the same accessed/dirty updates the bare
+/// machine's MMU makes, so a guest sees identical page-table behaviour bare and virtualized.
+public enum GuestPageTableWalk {
+    public static func translate(_ virtualAddress: UInt32, _ access: GuestAccess, regime: TranslationRegime,
+                                 memory: GuestMemory) -> GuestTranslation {
+        if regime.bare { return .guestPhysical(virtualAddress, leaf: nil) }
+        var table = UInt64(regime.satp & 0x3F_FFFF) << 12
+        var level = 1
+        while true {
+            let index = level == 1 ? virtualAddress >> 22 : virtualAddress >> 12 & 0x3FF
+            let pteAddress = table + UInt64(index) * 4
+            guard pteAddress < 1 << 32, let pte = memory.read32(UInt32(pteAddress)) else {
+                return .fault(cause: access.accessFaultCause)
+            }
+            let valid = pte & 1 != 0, readable = pte & 2 != 0, writable = pte & 4 != 0, executable = pte & 8 != 0
+            if !valid || (!readable && writable) { return .fault(cause: access.pageFaultCause) }
+            if !readable && !executable {
+                guard level == 1 else { return .fault(cause: access.pageFaultCause) }
+                table = UInt64(pte >> 10) << 12
+                level = 0
+                continue
+            }
+            guard permits(pte, access, regime: regime) else { return .fault(cause: access.pageFaultCause) }
+            let ppn = pte >> 10
+            if level == 1 && ppn & 0x3FF != 0 { return .fault(cause: access.pageFaultCause) }
+            let wanted: UInt32 = access == .store ? 0xC0 : 0x40
+            if pte & wanted != wanted { memory.write32(UInt32(pteAddress), pte | wanted) }
+            let physical: UInt64 = level == 1
+                ? UInt64(ppn >> 10) << 22 | UInt64(virtualAddress & 0x3F_FFFF)
+                : UInt64(ppn) << 12 | UInt64(virtualAddress & 0xFFF)
+            guard physical < 1 << 32 else { return .fault(cause: access.accessFaultCause) }
+            return .guestPhysical(UInt32(physical), leaf: pte | wanted)
+        }
+    }
+
+    /// Whether a leaf PTE allows `access` in `regime` (the U bit against the privilege, SUM, MXR).
+    public static func permits(_ pte: UInt32, _ access: GuestAccess, regime: TranslationRegime) -> Bool {
+        let userPage = pte & 0x10 != 0
+        switch regime.privilege {
+        case .user: if !userPage { return false }
+        case .supervisor: if userPage && (access == .fetch || !regime.sum) { return false }
+        case .machine: break
+        }
+        switch access {
+        case .fetch: return pte & 8 != 0
+        case .load: return pte & 2 != 0 || (pte & 8 != 0 && regime.mxr)
+        case .store: return pte & 4 != 0
+        }
+    }
+}

@@ -1,0 +1,300 @@
+import Machine
+import RISCV
+
+/// How a guest is set up, apart from its image.
+public struct GuestConfiguration: Sendable {
+    /// The guest's name in fault reports and tagged console lines ("dom1").
+    public var name: String = "guest"
+    /// Bytes of guest RAM at guest-physical `0x8000_0000` (a multiple of 4 KiB).
+    public var memorySize: UInt32 = 64 << 20
+    /// Virtual time: the virtual `mtime` advances by one every this many guest instructions.
+    public var instructionsPerTimerTick: UInt64 = 1
+    /// Stop the guest with a fault report after this many guest instructions (a guest that loops
+    /// forever); nil = no limit.
+    public var instructionBudget: UInt64? = nil
+    public init() {}
+}
+
+/// One guest (a domain's single vCPU and everything it owns): its virtual CPU, its memory
+/// allotment, its shadow page tables, its emulated devices and its exit accounting. It owns no
+/// global state, so several of them can share one `Machine`, taking turns on the hart.
+///
+/// `run` is the trap-and-emulate loop: put the guest's registers on the hart (the world switch),
+/// point satp at the shadow table for the guest's current view, let the hart run the guest in
+/// U-mode until something traps (`MachineConfiguration.interceptUserTraps` returns every trap as
+/// `.userTrap` with the hart untouched), then classify the exit and emulate, fill, or reflect.
+public final class VirtualMachine {
+    public let configuration: GuestConfiguration
+    public let machine: Machine
+    public let memory: GuestMemory
+    public let shadow: ShadowPageTables
+    public let devices: EmulatedDevices
+    public var vcpu: VirtualCPU
+    public var handler: any ExitHandler
+    /// Binary translation (Lab 04): shown each kernel code page before it runs.
+    public var rewriter: (any SensitiveInstructionRewriter)? = nil
+    /// Para-virtualization (Lab 04): offered every ECALL first.
+    public var hypercalls: (any HypercallHandler)? = nil
+    public internal(set) var statistics = ExitStatistics()
+    /// Instructions scanned and rewritten by `rewriter`.
+    public internal(set) var scannedInstructions: UInt64 = 0
+    public internal(set) var rewrittenInstructions: UInt64 = 0
+    /// Set once the guest exited or faulted: it never runs again.
+    public private(set) var finished: GuestRunResult? = nil
+
+    var scannedPages: Set<UInt32> = []
+    /// For binary translation: the original word of every rewritten instruction, by page and address.
+    var originalWords: [UInt32: [UInt32: UInt32]] = [:]
+    var fillsWithoutProgress = 0
+    var lastFill: (pc: UInt32, retired: UInt64) = (0, .max)
+
+    /// Builds a guest on `machine`, which must intercept user traps (the world switch) and whose
+    /// frames `memoryFrames` (the allotment) and `shadowFrames` (the VMM's own pool for this guest's
+    /// shadow tables) must not overlap anything else.
+    public init(configuration: GuestConfiguration, machine: Machine, memoryFrames: [UInt32], shadowFrames: [UInt32],
+                console: ConsoleIO, handler: any ExitHandler) throws(GuestImageError) {
+        guard machine.configuration.interceptUserTraps else {
+            throw GuestImageError("the machine must be configured with interceptUserTraps to host guests")
+        }
+        guard shadowFrames.count >= 8 else {
+            throw GuestImageError("\(configuration.name): \(shadowFrames.count) shadow frames is too few (at least 8)")
+        }
+        self.configuration = configuration
+        self.machine = machine
+        memory = GuestMemory(machine: machine, machineFrames: memoryFrames)
+        shadow = ShadowPageTables(machine: machine, frames: shadowFrames)
+        devices = EmulatedDevices(console: console)
+        vcpu = VirtualCPU(instructionsPerTimerTick: configuration.instructionsPerTimerTick)
+        self.handler = handler
+    }
+
+    /// Loads an ELF image into the guest's RAM and points the vCPU at its entry, in virtual M-mode.
+    public func load(_ elf: ELFFile) throws(GuestImageError) {
+        do {
+            vcpu.pc = try memory.load(elf)
+        } catch {
+            throw GuestImageError("\(configuration.name): \(error.message)")
+        }
+        vcpu.privilege = .machine
+        shadow.flush()
+    }
+
+    // MARK: The run loop
+
+    /// Runs the guest until it exits, faults, or `maxInstructions` more guest instructions retired.
+    public func run(maxInstructions: UInt64? = nil) -> GuestRunResult {
+        if let finished { return finished }
+        let start = vcpu.retired
+        let sliceEnd = maxInstructions.map { start.addingReportingOverflow($0).overflow ? .max : start + $0 } ?? .max
+        defer {
+            statistics.guestInstructions = vcpu.retired
+            statistics.shadowFills = UInt64(shadow.fills)
+            statistics.shadowFlushes = UInt64(shadow.flushes)
+            devices.uart.console.flush()
+        }
+        while true {
+            if let code = devices.exitCode { return finish(.exited(code: code)) }
+            if let budget = configuration.instructionBudget, vcpu.retired >= budget {
+                return finish(fault("ran out of its instruction budget of \(budget) instructions (a guest that never stops?)"))
+            }
+            if vcpu.retired >= sliceEnd { return .sliceEnded }
+            if let cause = handler.interruptToInject(vcpu) {
+                vcpu.waitingForInterrupt = false
+                statistics.count(cause & 0x7FFF_FFFF == 7 || cause & 0x7FFF_FFFF == 5 ? .timer : .interrupt)
+                handler.deliverTrap(cause: cause, value: 0, vcpu: &vcpu)
+                continue
+            }
+            if vcpu.waitingForInterrupt {
+                if let stop = waitForInterrupt() { return finish(stop) }
+                continue
+            }
+            var limit = sliceEnd - vcpu.retired
+            if let budget = configuration.instructionBudget { limit = min(limit, budget - vcpu.retired) }
+            // End the slice exactly when the virtual timer fires, so the interrupt lands on the same
+            // instruction as on bare metal.
+            if vcpu.csrs.mie & InterruptBits.machineTimer != 0 {
+                let untilTimer = vcpu.timer.instructionsUntilDeadline(retired: vcpu.retired)
+                if untilTimer > 0 { limit = min(limit, untilTimer) }
+            }
+            if let stop = runOnHart(maxInstructions: limit) { return finish(stop) }
+        }
+    }
+
+    private func finish(_ result: GuestRunResult) -> GuestRunResult {
+        finished = result
+        return result
+    }
+
+    /// Reports the guest as stopped at its current pc.
+    public func fault(_ cause: String) -> GuestRunResult {
+        .faulted(GuestFault(domain: configuration.name, pc: vcpu.pc, privilege: vcpu.privilege, cause: cause))
+    }
+
+    /// The world switch: the guest's registers onto the hart, run, registers back, handle the exit.
+    private func runOnHart(maxInstructions: UInt64) -> GuestRunResult? {
+        for number in 1..<32 { machine.setRegister(Register(UInt8(number)), vcpu.registers[number]) }
+        machine.pc = vcpu.pc
+        machine.privilege = .user
+        let satp = shadow.satp(for: ShadowPageTables.View(vcpu))
+        if machine.readCSR(CSR.satp) != satp { machine.writeCSR(CSR.satp, satp) }
+        let before = machine.retiredInstructions
+        let stop = machine.run(maxInstructions: maxInstructions)
+        vcpu.retired &+= machine.retiredInstructions &- before
+        for number in 1..<32 { vcpu.registers[number] = machine.register(Register(UInt8(number))) }
+        vcpu.pc = machine.pc
+        switch stop {
+        case .instructionLimit:
+            return nil
+        case .userTrap(let trap):
+            return handleExit(trap)
+        case .exited(let code):
+            // Unreachable by construction (no device is mapped for the guest), but never trusted.
+            return fault("the hart reported a device exit (\(code)) the VMM did not emulate")
+        case .guestFault(let message):
+            return fault(message)
+        }
+    }
+
+    // MARK: Exits
+
+    private func handleExit(_ trap: Trap) -> GuestRunResult? {
+        if trap.isInterrupt { return nil }  // the hart's own interrupts are disabled; nothing to do
+        switch trap.cause {
+        case ExceptionCode.illegalInstruction:
+            return handleIllegalInstruction(trap.value)
+        case ExceptionCode.environmentCallFromU:
+            if var hypercalls {
+                let platform = GuestPlatform(memory: memory, devices: devices)
+                let outcome = hypercalls.hypercall(vcpu: &vcpu, platform: platform)
+                self.hypercalls = hypercalls
+                if let outcome {
+                    statistics.count(.hypercall)
+                    return apply(outcome)
+                }
+            }
+            statistics.count(.ecall)
+            return reflect(cause: ExceptionCode.environmentCallFromU + UInt32(vcpu.privilege.rawValue), value: 0)
+        case ExceptionCode.instructionPageFault:
+            return handlePageFault(at: trap.value, .fetch)
+        case ExceptionCode.loadPageFault:
+            return handlePageFault(at: trap.value, .load)
+        case ExceptionCode.storePageFault:
+            return handlePageFault(at: trap.value, .store)
+        default:
+            // Breakpoints, misaligned and access faults: the guest's hardware raises the same.
+            statistics.count(.exception)
+            return reflect(cause: trap.cause, value: trap.value)
+        }
+    }
+
+    private func handleIllegalInstruction(_ word: UInt32) -> GuestRunResult? {
+        if var rewriter, let outcome = rewriter.emulateRewritten(word, vcpu: &vcpu) {
+            self.rewriter = rewriter
+            statistics.count(.rewrittenInstruction)
+            return apply(outcome)
+        }
+        let isSystem = word & 0x7F == 0x73 && word != 0x0000_0073 && word != 0x0010_0073
+        guard isSystem else {
+            statistics.count(.exception)
+            return reflect(cause: ExceptionCode.illegalInstruction, value: word)
+        }
+        statistics.count(ExitReason.classifying(systemInstruction: word))
+        let satpBefore = vcpu.csrs.satp
+        let outcome = handler.emulatePrivileged(word, vcpu: &vcpu)
+        if vcpu.csrs.satp != satpBefore { shadow.flush() }
+        return apply(outcome)
+    }
+
+    /// Carries out an emulation outcome.
+    private func apply(_ outcome: EmulationOutcome) -> GuestRunResult? {
+        switch outcome {
+        case .completed:
+            retireEmulated()
+        case .fenced:
+            retireEmulated()
+            shadow.flush()
+        case .waitForInterrupt:
+            retireEmulated()
+            vcpu.waitingForInterrupt = true
+        case .exception(let cause, let value):
+            return reflect(cause: cause, value: value)
+        }
+        return nil
+    }
+
+    func retireEmulatedAccess() { retireEmulated() }
+
+    private func retireEmulated() {
+        vcpu.retired &+= 1
+        statistics.emulatedInstructions &+= 1
+    }
+
+    /// Delivers an exception to the guest, and stops a guest whose trap handler traps at its own
+    /// first instruction forever.
+    func reflect(cause: UInt32, value: UInt32) -> GuestRunResult? {
+        let pc = vcpu.pc, privilege = vcpu.privilege
+        handler.deliverTrap(cause: cause, value: value, vcpu: &vcpu)
+        if vcpu.pc == pc && vcpu.privilege == privilege {
+            return fault("trap loop: \(Trap.name(ofCause: cause)) (tval 0x\(hex8(value))) enters the guest's \(privilege)-mode trap handler at 0x\(hex8(pc)), which raises it again")
+        }
+        return nil
+    }
+
+    /// WFI as the bare machine does it: resume if an enabled interrupt is pending; otherwise move
+    /// virtual time to the timer deadline if the timer can wake the vCPU; otherwise it sleeps forever.
+    private func waitForInterrupt() -> GuestRunResult? {
+        if vcpu.pendingInterrupts & vcpu.csrs.mie != 0 {
+            vcpu.waitingForInterrupt = false
+            return nil
+        }
+        let now = vcpu.mtime
+        if vcpu.csrs.mie & InterruptBits.machineTimer != 0 && vcpu.timer.mtimecmp > now && vcpu.timer.mtimecmp - now < 1 << 62 {
+            vcpu.timer.offset &+= vcpu.timer.mtimecmp - now
+            return nil
+        }
+        vcpu.waitingForInterrupt = false
+        return fault("WFI waits forever: no enabled interrupt can become pending (mie=0x\(hex8(vcpu.csrs.mie)))")
+    }
+}
+
+extension VirtualMachine {
+    /// Frames the VMM reserves for one guest's shadow page tables by default (1 MiB).
+    public static let defaultShadowFrames = 256
+
+    /// Builds a machine that hosts one guest and loads `image` into it: the VMM's shadow-table
+    /// pool first in machine RAM, the guest's allotment after it, so guest-physical `0x8000_0000`
+    /// is machine `0x8000_0000 + 1 MiB` (the p2m is not the identity, and the tests can tell).
+    /// Labs use this to run their own `ExitHandler` on a real guest.
+    ///
+    /// `machine` is the starting point for the hart's configuration (its engine, and flags such as an
+    /// ISA variant); the VMM sets `interceptUserTraps` and the RAM size itself.
+    public static func hostingOne(_ configuration: GuestConfiguration, image: ELFFile, machine base: MachineConfiguration = .init(),
+                                  console: ConsoleIO, handler: any ExitHandler) throws(GuestImageError) -> VirtualMachine {
+        let name = configuration.name
+        guard configuration.memorySize > 0, configuration.memorySize % 4096 == 0, configuration.memorySize <= 1 << 30 else {
+            throw GuestImageError("\(name): guest memory of \(configuration.memorySize) bytes must be a positive multiple of 4 KiB, at most 1 GiB")
+        }
+        var machineConfiguration = base
+        machineConfiguration.interceptUserTraps = true
+        machineConfiguration.ramSize = defaultShadowFrames * 4096 + Int(configuration.memorySize)
+        let machine: Machine
+        do {
+            machine = try Machine(configuration: machineConfiguration)
+        } catch {
+            throw GuestImageError("\(name): \(error)")
+        }
+        machine.console = .silent  // the real UART is the VMM's; the guest gets an emulated one
+        var allocator = MachineFrameAllocator(ramSize: machineConfiguration.ramSize)
+        let shadow: [UInt32], frames: [UInt32]
+        do {
+            shadow = try allocator.allocate(defaultShadowFrames, for: "\(name) shadow tables")
+            frames = try allocator.allocate(Int(configuration.memorySize / 4096), for: "\(name) memory")
+        } catch {
+            throw GuestImageError(error.message)
+        }
+        let vm = try VirtualMachine(configuration: configuration, machine: machine, memoryFrames: frames, shadowFrames: shadow,
+                                    console: console, handler: handler)
+        try vm.load(image)
+        return vm
+    }
+}
