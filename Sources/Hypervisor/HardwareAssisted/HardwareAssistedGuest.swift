@@ -224,6 +224,7 @@ public final class HardwareAssistedGuest {
         set(CSR.vsepc, csrs.sepc)
         set(CSR.vscause, csrs.scause)
         set(CSR.vstval, csrs.stval)
+        set(CSR.scounteren, csrs.scounteren)  // no VS copy: the guest uses the hart's own
         set(CSR.vsatp, inMachineMode ? 0 : csrs.satp)
         set(CSR.hstatus, Self.waitExits | (inMachineMode ? Self.translationExits : 0))
         set(CSR.hedeleg, inMachineMode ? 0 : csrs.medeleg & 0xB1FF)
@@ -246,6 +247,7 @@ public final class HardwareAssistedGuest {
         csrs.sepc = machine.readCSR(CSR.vsepc)
         csrs.scause = machine.readCSR(CSR.vscause)
         csrs.stval = machine.readCSR(CSR.vstval)
+        csrs.scounteren = machine.readCSR(CSR.scounteren)
         if !hartRunsVirtualMachineMode {
             csrs.satp = machine.readCSR(CSR.vsatp)
             csrs.mie = csrs.mie & ~Self.supervisorInterrupts | machine.readCSR(CSR.hie) >> 1 & Self.supervisorInterrupts
