@@ -178,7 +178,7 @@ struct HypervisorExtensionRuleTests {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/riscv64-unknown-elf-\($0)")
     }
 
-    /// The assembler's HFENCE.VVMA/GVMA and hypervisor CSR names give GNU as's bytes; the
+    /// The assembler's HFENCE.VVMA/GVMA, HLV/HLVX/HSV and hypervisor CSR names give GNU as's bytes; the
     /// disassembler names the CSRs as objdump does. (It prints the HFENCE words as `.4byte`, as
     /// objdump does for an ELF without H: the project's decoder is RV32IMA + privileged.)
     @Test("HFENCE and H CSR names: assembler bytes = GNU as, CSR names = GNU objdump",
@@ -195,6 +195,16 @@ struct HypervisorExtensionRuleTests {
             csrs hstatus, t0
             csrr t1, vsstatus
             csrw hvip, zero
+            hlv.b a0, (a1)
+            hlv.bu t0, (t1)
+            hlv.h a2, (a3)
+            hlv.hu a4, (a5)
+            hlvx.hu s0, (s1)
+            hlv.w t2, (sp)
+            hlvx.wu ra, (gp)
+            hsv.b a0, (a1)
+            hsv.h t0, (t1)
+            hsv.w s2, (s3)
 
             """
         let ours = try Assembler.assemble(source: source, fileName: "h.S").section(named: ".text")?.bytes ?? []
@@ -217,7 +227,8 @@ struct HypervisorExtensionRuleTests {
             let word = UInt32(gnu[i]) | UInt32(gnu[i + 1]) << 8 | UInt32(gnu[i + 2]) << 16 | UInt32(gnu[i + 3]) << 24
             return disassembler.format(Instruction.decode(word), at: UInt32(i))
         }
-        let hfenceCount = 5
-        #expect(Array(ourLines.dropFirst(hfenceCount)) == Array(gnuLines.dropFirst(hfenceCount)), "ours: \(ourLines)\nGNU: \(gnuLines)")
+        // The CSR lines: after the 5 HFENCEs, before the 10 HLV/HSVs (printed as words too).
+        let hfenceCount = 5, virtualMachineAccesses = 10
+        #expect(Array(ourLines.dropFirst(hfenceCount).dropLast(virtualMachineAccesses)) == Array(gnuLines.dropFirst(hfenceCount).dropLast(virtualMachineAccesses)), "ours: \(ourLines)\nGNU: \(gnuLines)")
     }
 }

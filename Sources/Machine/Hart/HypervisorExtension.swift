@@ -13,8 +13,7 @@ import RISCV
 // Simplifications, all allowed by the specification: GEILEN = 0 (no guest external interrupts:
 // hgeie/hgeip and hstatus.VGEIN read as zero), VMIDLEN = 0 (hgatp.VMID reads as zero, and TLB
 // flushes are global), htinst/mtinst always zero, little-endian only (hstatus.VSBE zero),
-// henvcfg zero. Not implemented: HLV/HLVX/HSV (the virtual-machine load and store instructions
-// raise illegal-instruction in HS/U and virtual-instruction in VS/VU), htimedelta.
+// henvcfg zero. Not implemented: htimedelta (and so the VS-mode `time` offset).
 
 /// The hypervisor extension's part of the hart state.
 struct HypervisorState {
@@ -41,6 +40,8 @@ struct HypervisorState {
     /// The guest-physical address (>> 2) of the last guest-page fault a walk found; trap entry
     /// copies it into htval or mtval2.
     var faultingGuestPhysicalAddress: UInt32 = 0
+    /// Set while an HLV/HSV raises its fault: its tval is a guest virtual address although V=0.
+    var trapValueIsGuestVirtual = false
 }
 
 /// Field masks of `hstatus` for RV32.
@@ -327,8 +328,7 @@ extension Machine {
         }
         let funct3 = word >> 12 & 7
         if funct3 == 4 {
-            // HLV/HLVX/HSV (funct7 0110xxx/0111xxx): not implemented, see the file comment.
-            raise(virtual ? ExceptionCause.virtualInstruction : ExceptionCause.illegalInstruction)
+            executeVirtualMachineAccess(word, pc: pc)
             return true
         }
         if funct3 != 0 {
@@ -450,7 +450,9 @@ extension Machine {
         let code = cause & 0x1F
         let isGuestPageFault = !isInterrupt && (code == 20 || code == 21 || code == 23)
         let guestPhysical = isGuestPageFault ? s.pointee.hypervisor.faultingGuestPhysicalAddress : 0
-        let writesGVA = virtual && !isInterrupt && (ExceptionCause.writesGuestVirtualAddress >> code) & 1 != 0
+        let tvalIsGuestVirtual = virtual || s.pointee.hypervisor.trapValueIsGuestVirtual
+        s.pointee.hypervisor.trapValueIsGuestVirtual = false
+        let writesGVA = tvalIsGuestVirtual && !isInterrupt && (ExceptionCause.writesGuestVirtualAddress >> code) & 1 != 0
 
         enum Destination { case machine, hypervisor, guest }
         let destination: Destination
@@ -590,5 +592,77 @@ extension Machine {
             state.pointee.hypervisor.virtualMode = newValue
             updateTranslationContext()
         }
+    }
+}
+
+// MARK: - HLV, HLVX, HSV
+
+extension Machine {
+    /// The virtual-machine load and store instructions (H chapter, "Hypervisor Virtual-Machine Load
+    /// and Store Instructions"): from M- or HS-mode (or U-mode with hstatus.HU), an explicit access
+    /// translated and checked exactly as if V=1 at privilege hstatus.SPVP (VS-stage by vsatp with
+    /// vsstatus.SUM/MXR, then the G-stage). HLVX needs execute rather than read permission. A fault
+    /// is reported with the load/store cause and tval = the guest virtual address (GVA = 1). From
+    /// VS/VU-mode they raise a virtual-instruction exception. They bypass the TLB (a hypervisor
+    /// uses them rarely, to read a guest's memory), so they never leave V=1 entries behind.
+    func executeVirtualMachineAccess(_ word: UInt32, pc: UInt32) {
+        let s = state
+        let registers = s.pointee.registers
+        // For loads the rs2 field selects the variant (0 signed, 1 unsigned, 3 HLVX); for stores it is rs2.
+        let rd = Int(word >> 7 & 31), rs1 = Int(word >> 15 & 31), selector = word >> 20 & 31
+        let funct7 = word >> 25
+        if s.pointee.hypervisor.virtualMode {
+            return raiseException(ExceptionCause.virtualInstruction, value: word, pc: pc)
+        }
+        let hu = s.pointee.hypervisor.hstatus & HypervisorStatus.hu != 0
+        guard s.pointee.privilege != .user || hu else {
+            return raiseException(ExceptionCause.illegalInstruction, value: word, pc: pc)
+        }
+        // funct7 0110 ss l: size 2^ss, l = 1 for HSV; loads pick the variant in the rs2 field.
+        let size = 1 << Int(funct7 >> 1 & 3)
+        let isStore = funct7 & 1 != 0
+        let isLoadExecutable = !isStore && selector == 3
+        let validLoad = !isStore && (selector == 0 || (selector == 1 && size < 4) || (selector == 3 && size > 1))
+        guard funct7 >> 3 == 0b0110, size <= 4, isStore ? rd == 0 : validLoad else {
+            return raiseException(ExceptionCause.illegalInstruction, value: word, pc: pc)
+        }
+        let address = registers[rs1]
+        guard address & UInt32(size - 1) == 0 else {
+            return raiseException(isStore ? ExceptionCause.storeAddressMisaligned : ExceptionCause.loadAddressMisaligned,
+                                  value: address, pc: pc)
+        }
+        let privilege: PrivilegeLevel = s.pointee.hypervisor.hstatus & HypervisorStatus.spvp != 0 ? .supervisor : .user
+        let access: MemoryAccess = isStore ? .store : (isLoadExecutable ? .fetch : .load)
+        func fail(_ cause: UInt32) {
+            // HLVX checks execute permission but faults as a load.
+            var reported = cause
+            if isLoadExecutable {
+                switch cause {
+                case ExceptionCause.instructionPageFault: reported = ExceptionCause.loadPageFault
+                case ExceptionCause.instructionGuestPageFault: reported = ExceptionCause.loadGuestPageFault
+                case ExceptionCause.instructionAccessFault: reported = ExceptionCause.loadAccessFault
+                default: break
+                }
+            }
+            s.pointee.hypervisor.trapValueIsGuestVirtual = true
+            raiseException(reported, value: address, pc: pc)
+        }
+        switch twoStageWalk(address, access, privilege: privilege) {
+        case .fault(let cause):
+            return fail(cause)
+        case .physical(let physical, _):
+            if isStore {
+                guard busWrite(physical, size: size, value: registers[Int(selector)]) else {
+                    return fail(ExceptionCause.storeAccessFault)
+                }
+            } else {
+                guard var value = busRead(physical, size: size) else { return fail(ExceptionCause.loadAccessFault) }
+                if selector == 0 && size == 1 { value = UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))) }
+                if selector == 0 && size == 2 { value = UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value))) }
+                if rd != 0 { registers[rd] = value }
+            }
+        }
+        s.pointee.pc = pc &+ 4
+        s.pointee.retired &+= 1
     }
 }

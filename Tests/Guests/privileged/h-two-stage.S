@@ -6,7 +6,8 @@
 # 20) with stval = the guest virtual address and htval/mtval2 = the guest-physical address
 # >> 2, a G-stage leaf without U, a guest-page fault on the VS-stage's own PTE read, a
 # VS-stage page fault delegated to the guest with hedeleg, the hardware A bit in both
-# stages, and HFENCE.GVMA after a G-stage change. (Guest-physical addresses above 4 GiB,
+# stages, HFENCE.GVMA after a G-stage change, and HLV/HSV (the hypervisor reading and writing
+# guest memory as the guest sees it). (Guest-physical addresses above 4 GiB,
 # which Sv32x4's two extra bits allow, are checked in HypervisorExtensionTests: QEMU 7.2
 # truncates them to 32 bits on RV32.)
 #
@@ -294,6 +295,55 @@ run_tests:
     la s10, 1f
     ecall
 1:
+
+    # ---- 13: HLV.W from M-mode reads guest memory through both stages, as the guest's S-mode
+    # would (hstatus.SPVP = 1); HSV.W writes it.
+    li gp, 13
+    li t0, HSTATUS_SPVP
+    csrs hstatus, t0
+    li t0, 0x40000000
+    hlv.w t1, (t0)
+    li t2, MAGIC2
+    bne t1, t2, fail
+    li t2, 0x77
+    hsv.w t2, (t0)
+    la t3, data_page2
+    lw t4, 0(t3)
+    bne t4, t2, fail
+    hlv.bu t1, (t0)
+    bne t1, t2, fail
+
+    # ---- 14: an HLV whose guest-physical page the G-stage does not map: a load guest-page
+    # fault taken from M-mode (MPV = 0) whose mtval is a guest virtual address (GVA = 1).
+    li gp, 14
+    li s11, CAUSE_LOAD_GUEST_PAGE_FAULT
+    la s10, 1f
+    li t0, 0x40001000
+    hlv.w t1, (t0)
+    j fail
+1:
+    li t0, 0x40001000
+    bne s4, t0, fail
+    li t0, 0x20000000 >> 2
+    bne s8, t0, fail
+    li t0, MSTATUSH_MPV | MSTATUSH_GVA
+    and t1, s6, t0
+    li t2, MSTATUSH_GVA
+    bne t1, t2, fail
+
+    # ---- 15: HLV in VS-mode is a virtual-instruction exception.
+    li gp, 15
+    la a0, 2f
+    li a1, MODE_S
+    j goto_guest
+2:
+    li s11, CAUSE_VIRTUAL_INSTRUCTION
+    la s10, 1f
+    li t0, 0x40000000
+    hlv.w t1, (t0)
+    j fail
+1:
+    csrw hstatus, zero
     csrw hgatp, zero
     csrw vsatp, zero
     j pass
