@@ -43,6 +43,9 @@ public final class VirtualMachine {
     public private(set) var finished: GuestRunResult? = nil
 
     var scannedPages: Set<UInt32> = []
+    /// The guest-physical address of the image's HTIF `tohost` word, if it has one: the test suites'
+    /// exit convention (an odd value stops the guest with code value >> 1), as on the bare machine.
+    public internal(set) var tohost: UInt32? = nil
     /// For binary translation: the original word of every rewritten instruction, by page and address.
     var originalWords: [UInt32: [UInt32: UInt32]] = [:]
     var fillsWithoutProgress = 0
@@ -76,6 +79,7 @@ public final class VirtualMachine {
             throw GuestImageError("\(configuration.name): \(error.message)")
         }
         vcpu.privilege = .machine
+        tohost = elf.symbol(named: "tohost")?.value
         shadow.flush()
     }
 
@@ -102,6 +106,7 @@ public final class VirtualMachine {
                 vcpu.waitingForInterrupt = false
                 statistics.count(cause & 0x7FFF_FFFF == 7 || cause & 0x7FFF_FFFF == 5 ? .timer : .interrupt)
                 handler.deliverTrap(cause: cause, value: 0, vcpu: &vcpu)
+                dropReservations()
                 continue
             }
             if vcpu.waitingForInterrupt {
@@ -224,6 +229,9 @@ public final class VirtualMachine {
 
     func retireEmulatedAccess() { retireEmulated() }
 
+    /// A reservation does not survive a trap.
+    private func dropReservations() { machine.clearReservation() }
+
     private func retireEmulated() {
         vcpu.retired &+= 1
         statistics.emulatedInstructions &+= 1
@@ -234,6 +242,7 @@ public final class VirtualMachine {
     func reflect(cause: UInt32, value: UInt32) -> GuestRunResult? {
         let pc = vcpu.pc, privilege = vcpu.privilege
         handler.deliverTrap(cause: cause, value: value, vcpu: &vcpu)
+        dropReservations()
         if vcpu.pc == pc && vcpu.privilege == privilege {
             return fault("trap loop: \(Trap.name(ofCause: cause)) (tval 0x\(hex8(value))) enters the guest's \(privilege)-mode trap handler at 0x\(hex8(pc)), which raises it again")
         }

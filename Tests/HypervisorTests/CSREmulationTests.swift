@@ -37,7 +37,7 @@ struct CSREmulationTests {
         let machine = try Machine(configuration: configuration)
         machine.console = .silent
         try machine.load(image)
-        let stop = machine.run(maxInstructions: 1_000_000)
+        let stop = machine.run(maxInstructions: 50_000_000)
         #expect(stop == .exited(code: 0), "bare run stopped with \(stop)")
         return FinalState(registers: (0..<32).map { machine.register(Register(UInt8($0))) }, pc: machine.pc,
                           csrs: Dictionary(uniqueKeysWithValues: comparedCSRs.map { ($0, machine.readCSR($0)) }),
@@ -48,7 +48,7 @@ struct CSREmulationTests {
         var request = VMMBootRequest(image: image, name: "guest", console: .silent)
         request.memorySize = UInt32(ramSize)
         request.engine = engine
-        request.instructionBudget = 1_000_000
+        request.instructionBudget = 50_000_000
         let emulator = PrivilegedInstructionEmulator()
         let vm = try GuestHost.makeGuest(request, handler: emulator)
         let result = vm.run()
@@ -64,9 +64,10 @@ struct CSREmulationTests {
         ("privilege levels", PrivilegedGuests.privilegeLevels, 1 << 20),
         ("timer interrupts", PrivilegedGuests.timer, 1 << 20),
         ("Sv32 paging", PrivilegedGuests.paging, 4 << 20),
+        ("atomics across a trap", PrivilegedGuests.atomics, 1 << 20),
     ]
 
-    @Test("same final state bare and under the VMM", arguments: [0, 1, 2, 3], ExecutionEngineKind.allCases)
+    @Test("same final state bare and under the VMM", arguments: [0, 1, 2, 3, 4], ExecutionEngineKind.allCases)
     func sameFinalState(_ index: Int, _ engine: ExecutionEngineKind) throws {
         let (name, source, ramSize) = Self.guests[index]
         let image = try Self.assemble(source)
@@ -89,6 +90,8 @@ struct CSREmulationTests {
         #expect(csrs.registers[26] == 1000, "the instruction after writing minstret reads exactly the value written")
         let timer = try Self.runBare(Self.assemble(PrivilegedGuests.timer), ramSize: 1 << 20, engine: .interpreter)
         #expect(timer.registers[8] == 6, "six timer interrupts taken")
+        let atomics = try Self.runBare(Self.assemble(PrivilegedGuests.atomics), ramSize: 1 << 20, engine: .interpreter)
+        #expect(atomics.registers[11] == 1 && atomics.registers[13] == 0, "SC after a trap fails, a clean LR/SC succeeds")
         let (paging, vm) = try Self.runVirtualized(Self.assemble(PrivilegedGuests.paging), ramSize: 4 << 20, engine: .translator)
         #expect(vm.statistics[.pageFault] > 0 && vm.statistics[.guestPageFault] > 0)
         #expect(paging.registers[27] == 9, "the paging guest ends with an ECALL from S to M")

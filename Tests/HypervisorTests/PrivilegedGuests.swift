@@ -321,4 +321,31 @@ enum PrivilegedGuests {
             .word 0x33333333
             .space 4092
         """
+
+    /// LR/SC across a trap: the trap drops the reservation, so the first SC fails; then a clean pair
+    /// succeeds, and an AMO works on the same word.
+    static let atomics = """
+        _start:
+            la t0, trap
+            csrw mtvec, t0
+            la s0, word
+            lr.w a0, (s0)
+            ecall
+            li t1, 5
+            sc.w a1, t1, (s0)
+            lr.w a2, (s0)
+            sc.w a3, t1, (s0)
+            lw a4, 0(s0)
+            amoadd.w a5, t1, (s0)
+            lw a6, 0(s0)
+            j finish
+        trap:
+            csrr t2, mepc
+            addi t2, t2, 4
+            csrw mepc, t2
+            mret
+        \(finish)
+        word:
+            .word 7
+        """
 }

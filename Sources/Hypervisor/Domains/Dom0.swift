@@ -33,6 +33,7 @@ public final class Dom0 {
     private var allocator: MachineFrameAllocator
     private var domains: [Domain] = []
     private var nextNumber = 1
+    private var lastRun: DomainID? = nil
     private let output: ConsoleIO
     /// Exit statistics of domains already destroyed, so totals stay honest.
     public private(set) var destroyedStatistics = ExitStatistics()
@@ -152,6 +153,9 @@ public final class Dom0 {
     public func runSlice() -> Bool {
         let runnable = domains.filter { $0.state == .runnable }.map(\.info)
         guard let id = scheduler.pick(from: runnable), let domain = domain(id), domain.state == .runnable else { return false }
+        // Another guest's LR.W must not let this one's SC.W succeed (an SC may always fail).
+        if lastRun != id { machine.clearReservation() }
+        lastRun = id
         let before = domain.vm.vcpu.retired
         let result = domain.vm.run(maxInstructions: configuration.sliceInstructions)
         scheduler.account(id, instructions: domain.vm.vcpu.retired - before)
