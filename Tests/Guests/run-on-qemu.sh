@@ -28,16 +28,18 @@ build() { # build NAME SOURCE-DIRECTORY (from inside it, so .include finds its o
     (cd "$2" && $AS $(arch_of "$1") "$1.S" -o "$work/$1.o") && $LD "$work/$1.o" -o "$work/$1.elf"
 }
 
-# The h-*.S programs test the hypervisor extension: assembled with H, run on a hart with H.
+# The h-*.S programs (in hypervisor/) test the hypervisor extension: assembled with H, run on a
+# hart with H.
+folder_of() { case "$1" in h-*) echo "$here/hypervisor" ;; *) echo "$here/privileged" ;; esac; }
 arch_of() { case "$1" in h-*) echo "-march=rv32ima_zicsr_zifencei_h" ;; esac; }
 cpu_of() { case "$1" in h-*) echo "-cpu rv32,c=false,h=true" ;; esac; }
 
 failures=0
 if [ $# -gt 0 ]; then programs="$*"; else
-    programs=$(cd "$here/privileged" && ls *.S | sed 's/\.S$//')
+    programs=$(cd "$here/privileged" && ls *.S | sed 's/\.S$//'; cd "$here/hypervisor" && ls *.S | sed 's/\.S$//')
 fi
 for name in $programs; do
-    if ! build "$name" "$here/privileged"; then
+    if ! build "$name" "$(folder_of "$name")"; then
         echo "FAIL  $name: does not assemble or link"
         failures=$((failures + 1))
         continue

@@ -88,6 +88,34 @@ struct HardwareAssistedTests {
         #expect(virtualized.pc == bare.pc && virtualized.retired == bare.retired, "\(name): \(virtualized) vs bare \(bare)")
     }
 
+    /// What the hardware-assisted mode does not do for a guest's M-mode code (which the hart runs
+    /// in VS-mode): the reasons two of the Machine's programs fail there.
+    static let knownGaps: [String: String] = [
+        "csr.S": "check 21: sip written from the guest's M-mode (the hart shows the guest's VS-level pending bits only below M)",
+        "vm.S": "check 24: MPRV in the guest's M-mode (its loads and stores would need the VS-stage while its fetches must not)",
+    ]
+
+    /// The programs stop at their `tohost` write on the bare hart; hardware-assisted, the VMM sees
+    /// that write at the next exit, the finisher store a few instructions later, so the check is
+    /// the verdict and the instruction count within those few instructions.
+    @Test("the Machine's privileged test programs pass hardware-assisted",
+          arguments: PrivilegedSuiteUnderVMMTests.programs, ExecutionEngineKind.allCases)
+    func privilegedSuite(_ name: String, _ engine: ExecutionEngineKind) throws {
+        let image = try PrivilegedSuiteUnderVMMTests.assemble(name)
+        let bare = try CSREmulationTests.runBare(image, ramSize: 16 << 20, engine: engine)
+        let (outcome, guest) = try Self.boot(image, engine: engine, memory: 16 << 20, budget: 50_000_000)
+        let check = {
+            #expect(outcome.result == .exited(code: 0), "\(name): \(outcome.result)")
+            #expect(guest.vcpu.retired >= bare.retired && guest.vcpu.retired <= bare.retired + 16,
+                    "\(name): \(guest.vcpu.retired) instructions hardware-assisted, \(bare.retired) bare")
+        }
+        if let gap = Self.knownGaps[name] {
+            withKnownIssue(Comment(rawValue: gap)) { check() }
+        } else {
+            check()
+        }
+    }
+
     @Test("bad guests are reported faults, never host crashes")
     func badGuests() throws {
         func run(_ source: String, budget: UInt64 = 100_000) throws -> GuestFault? {

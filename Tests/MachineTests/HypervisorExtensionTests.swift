@@ -8,9 +8,10 @@ import Testing
 /// the rules where QEMU 7.2 is not a faithful peer, with expectations worked out from the spec.
 @Suite("Hypervisor extension")
 struct HypervisorExtensionTests {
-    static let programs = EngineDifferentialTests.privilegedPrograms
-    static let hypervisorPrograms = ((try? FileManager.default.contentsOfDirectory(atPath: EngineDifferentialTests.privileged.path)) ?? [])
-        .filter { $0.hasPrefix("h-") && $0.hasSuffix(".S") }.sorted()
+    /// Tests/Guests/hypervisor: the h-*.S programs (they include ../privileged/harness.inc).
+    static let folder = EngineDifferentialTests.guests.appendingPathComponent("hypervisor")
+    static let hypervisorPrograms = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        .filter { $0.hasSuffix(".S") }.sorted()
 
     static func hypervisorGuest(_ elf: ELFFile, limit: UInt64) -> EngineComparison.Runner {
         return { engine, output in
@@ -27,14 +28,14 @@ struct HypervisorExtensionTests {
 
     @Test("h-*.S guests pass, identically on the interpreter and the translator", arguments: hypervisorPrograms)
     func guestOnBothEngines(_ name: String) throws {
-        let elf = try EngineDifferentialTests.assemble(EngineDifferentialTests.privileged.appendingPathComponent(name))
+        let elf = try EngineDifferentialTests.assemble(Self.folder.appendingPathComponent(name))
         let (snapshot, _) = try EngineComparison.expectIdentical(name, Self.hypervisorGuest(elf, limit: 10_000_000))
         #expect(snapshot.stop == "\(StopReason.exited(code: 0))", "\(name) passes (an exit code is the failing check)")
     }
 
     @Test("h-*.S guests fail on the default machine (no H extension)", arguments: hypervisorPrograms)
     func guestWithoutExtension(_ name: String) throws {
-        let elf = try EngineDifferentialTests.assemble(EngineDifferentialTests.privileged.appendingPathComponent(name))
+        let elf = try EngineDifferentialTests.assemble(Self.folder.appendingPathComponent(name))
         let machine = try Machine(configuration: { var c = MachineConfiguration(); c.ramSize = 16 << 20; return c }())
         machine.console = .silent
         try machine.load(elf)
@@ -52,9 +53,9 @@ struct HypervisorExtensionTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let object = directory.appendingPathComponent("g.o").path, elfPath = directory.appendingPathComponent("g.elf").path
-        let source = EngineDifferentialTests.privileged.appendingPathComponent(name).path
+        let source = Self.folder.appendingPathComponent(name).path
         let assembled = try QEMUComparisonTests.runTool("/usr/bin/riscv64-unknown-elf-as", [
-            "-march=rv32ima_zicsr_zifencei_h", "-mabi=ilp32", "-mno-relax", "-I", EngineDifferentialTests.privileged.path, "-o", object, source])
+            "-march=rv32ima_zicsr_zifencei_h", "-mabi=ilp32", "-mno-relax", "-I", Self.folder.path, "-o", object, source])
         try #require(assembled.status == 0, "GNU as: \(String(decoding: assembled.output, as: UTF8.self))")
         let linked = try QEMUComparisonTests.runTool("/usr/bin/riscv64-unknown-elf-ld", ["-m", "elf32lriscv", "--no-relax", "-Ttext=0x80000000", "-o", elfPath, object])
         try #require(linked.status == 0, "GNU ld: \(String(decoding: linked.output, as: UTF8.self))")

@@ -31,7 +31,7 @@ extension HardwareAssistedGuest {
                 return reflect(cause: ExceptionCode.environmentCallFromM, value: 0)
             }
             statistics.count(.ecall)
-            if serveFirmwareCall() { return nil }
+            if servesFirmwareCalls && serveFirmwareCall() { return nil }
             return reflect(cause: ExceptionCode.environmentCallFromS, value: 0)
         case GuestCause.instructionGuestPageFault, GuestCause.loadGuestPageFault, GuestCause.storeGuestPageFault:
             return handleGuestPageFault(trap)
@@ -132,6 +132,7 @@ extension HardwareAssistedGuest {
     /// medeleg), and stops a guest whose trap handler traps at its own first instruction forever.
     func reflect(cause: UInt32, value: UInt32) -> GuestRunResult? {
         let pc = vcpu.pc, privilege = vcpu.privilege
+        machine.clearReservation()  // as the hart's own trap entry does
         emulator.deliverTrap(cause: cause, value: value, vcpu: &vcpu)
         if vcpu.pc == pc && vcpu.privilege == privilege {
             return fault("trap loop: \(Trap.name(ofCause: cause)) (tval 0x\(hex8(value))) enters the guest's \(privilege)-mode trap handler at 0x\(hex8(pc)), which raises it again")

@@ -40,6 +40,17 @@ public final class HardwareAssistedGuest {
     /// Firmware calls the VMM served itself (the others went to the guest's firmware).
     public internal(set) var firmwareCallsServed: UInt64 = 0
     public private(set) var finished: GuestRunResult? = nil
+    /// Whether the VMM acts as the guest's firmware at run time (sbi.h calls and the machine timer,
+    /// see HardwareAssistedGuest+FirmwareCalls.swift). On by default for images built like the
+    /// shipped kernel (an M-mode `firmware_main` handing over to an S-mode `kernel_entry`), whose
+    /// firmware interface this is; off for any other image, whose own M-mode code then handles every
+    /// ECALL and machine interrupt (each of its CSR accesses an exit).
+    public var servesFirmwareCalls: Bool
+    /// The guest-physical address of the image's HTIF `tohost` word, if it has one (the RISC-V
+    /// test suites' exit). The VMM looks at it after every exit: a guest's tohost write is noticed
+    /// at its next exit (the test programs write the finisher right after it). Trapping the page
+    /// instead would make every store, LR/SC and AMO on it an exit to emulate.
+    public let tohost: UInt32?
 
     var emulator = PrivilegedInstructionEmulator()
     let instructionBudget: UInt64?
@@ -81,6 +92,9 @@ public final class HardwareAssistedGuest {
         devices = EmulatedDevices(console: request.console)
         vcpu = VirtualCPU(instructionsPerTimerTick: request.instructionsPerTimerTick)
         instructionBudget = request.instructionBudget
+        let symbol = request.image.symbol(named: "tohost")?.value
+        let guestMemory = memory
+        tohost = symbol.flatMap { guestMemory.contains($0, count: 4) ? $0 : nil }
         let hgatp = try GStageTable.build(for: memory, in: tableFrames, machine: machine)
 
         // The host's side of the hart, set once: every exception and interrupt the guest does not
@@ -96,6 +110,7 @@ public final class HardwareAssistedGuest {
             throw HypervisorError("\(name): \(error.message)")
         }
         vcpu.privilege = .machine
+        servesFirmwareCalls = request.image.symbol(named: "firmware_main") != nil && request.image.symbol(named: "kernel_entry") != nil
     }
 
     // MARK: The run loop
@@ -110,6 +125,9 @@ public final class HardwareAssistedGuest {
             devices.uart.console.flush()
         }
         while true {
+            if let tohost, let request = memory.read32(tohost), request & 1 != 0, devices.exitCode == nil {
+                devices.requestExit(code: Int32(bitPattern: request >> 1))
+            }
             if let code = devices.exitCode { return finish(.exited(code: code)) }
             if let budget = instructionBudget, vcpu.retired >= budget {
                 return finish(fault("ran out of its instruction budget of \(budget) instructions (a guest that never stops?)"))
@@ -148,7 +166,7 @@ public final class HardwareAssistedGuest {
     /// Returns true if something was injected.
     private func injectInterrupt() -> Bool {
         let pending = vcpu.pendingInterrupts & vcpu.csrs.mie
-        if pending & InterruptBits.machineTimer != 0 && vcpu.privilege != .machine
+        if servesFirmwareCalls && pending & InterruptBits.machineTimer != 0 && vcpu.privilege != .machine
             && vcpu.csrs.mideleg & InterruptBits.machineTimer == 0 {
             vcpu.csrs.mip |= InterruptBits.supervisorTimer
             vcpu.csrs.mie &= ~InterruptBits.machineTimer
@@ -162,6 +180,7 @@ public final class HardwareAssistedGuest {
         if vcpu.privilege != .machine && (vcpu.csrs.mideleg >> code) & 1 != 0 { return false }
         vcpu.waitingForInterrupt = false
         statistics.count(code == 7 || code == 5 ? .timer : .interrupt)
+        machine.clearReservation()
         emulator.deliverTrap(cause: cause, value: 0, vcpu: &vcpu)
         return true
     }
@@ -205,8 +224,9 @@ public final class HardwareAssistedGuest {
 
     static let supervisorStatus: UInt32 = StatusBits.sie | StatusBits.spie | StatusBits.spp | StatusBits.sum | StatusBits.mxr
     static let supervisorInterrupts = InterruptBits.supervisorLevel
-    /// hstatus: WFI in VS-mode exits (VTW), and, while the guest is in M-mode, satp and SFENCE.VMA do (VTVM).
-    static let waitExits: UInt32 = 1 << 21, translationExits: UInt32 = 1 << 20
+    /// hstatus: WFI in VS-mode exits (VTW); satp and SFENCE.VMA do in the guest's M-mode or with its TVM
+    /// (VTVM), SRET with its TSR (VTSR).
+    static let waitExits: UInt32 = 1 << 21, translationExits: UInt32 = 1 << 20, returnExits: UInt32 = 1 << 22
 
     /// Puts the virtual CPU on the hart. The guest's S-mode state goes into the VS CSRs and the
     /// delegations into hedeleg/hideleg, so its own traps and interrupts need no VMM. Its M-mode
@@ -226,10 +246,16 @@ public final class HardwareAssistedGuest {
         set(CSR.vstval, csrs.stval)
         set(CSR.scounteren, csrs.scounteren)  // no VS copy: the guest uses the hart's own
         set(CSR.vsatp, inMachineMode ? 0 : csrs.satp)
-        set(CSR.hstatus, Self.waitExits | (inMachineMode ? Self.translationExits : 0))
+        // The guest's own mstatus.TVM and TSR become the hart's VTVM and VTSR: the instructions
+        // they forbid exit, and the emulator raises the guest's illegal-instruction exception.
+        let trapsTranslation = inMachineMode || csrs.mstatus & StatusBits.tvm != 0
+        let trapsReturn = csrs.mstatus & StatusBits.tsr != 0
+        set(CSR.hstatus, Self.waitExits | (trapsTranslation ? Self.translationExits : 0) | (trapsReturn ? Self.returnExits : 0))
         set(CSR.hedeleg, inMachineMode ? 0 : csrs.medeleg & 0xB1FF)
-        set(CSR.hideleg, inMachineMode ? 0 : (csrs.mideleg & Self.supervisorInterrupts) << 1)
-        set(CSR.hie, inMachineMode ? 0 : (csrs.mie & Self.supervisorInterrupts) << 1)
+        // hideleg and hie hold the guest's delegation and S-level enables in every mode (they are
+        // what its sie shows); in M-mode no S-level interrupt may reach the hart, so hvip is clear.
+        set(CSR.hideleg, (csrs.mideleg & Self.supervisorInterrupts) << 1)
+        set(CSR.hie, (csrs.mie & Self.supervisorInterrupts) << 1)
         set(CSR.hvip, inMachineMode ? 0 : (csrs.mip & Self.supervisorInterrupts) << 1)
         machine.privilege = inMachineMode ? .supervisor : vcpu.privilege
         machine.virtualizationMode = true
@@ -248,9 +274,9 @@ public final class HardwareAssistedGuest {
         csrs.scause = machine.readCSR(CSR.vscause)
         csrs.stval = machine.readCSR(CSR.vstval)
         csrs.scounteren = machine.readCSR(CSR.scounteren)
+        csrs.mie = csrs.mie & ~Self.supervisorInterrupts | machine.readCSR(CSR.hie) >> 1 & Self.supervisorInterrupts
         if !hartRunsVirtualMachineMode {
             csrs.satp = machine.readCSR(CSR.vsatp)
-            csrs.mie = csrs.mie & ~Self.supervisorInterrupts | machine.readCSR(CSR.hie) >> 1 & Self.supervisorInterrupts
             csrs.mip = csrs.mip & ~Self.supervisorInterrupts | machine.readCSR(CSR.hvip) >> 1 & Self.supervisorInterrupts
         }
         vcpu.csrs = csrs

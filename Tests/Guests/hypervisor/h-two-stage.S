@@ -26,7 +26,7 @@
 #   0x40006000   4 KiB RX    0x20000000    (nothing)            fetch guest-page fault
 #   0x40007000   4 KiB RW, A = D = 0       0x10000000           -> data_page
 #   0x40400000   table at    0x30000000    (nothing)            guest-page fault on the PTE read
-    .include "harness.inc"
+    .include "../privileged/harness.inc"
     .include "h-harness.inc"
 
     .equ PTE_V, 0x01

@@ -9,7 +9,7 @@
 # Needs a hart with H: VirtLab with MachineConfiguration.hypervisorExtension, QEMU with
 # -cpu rv32,h=true. Paging stays off (vsatp = hgatp = 0), so guest addresses are machine
 # addresses; h-two-stage.S tests translation.
-    .include "harness.inc"
+    .include "../privileged/harness.inc"
     .include "h-harness.inc"
 
     .equ MAGIC_HS, 0x11110000
