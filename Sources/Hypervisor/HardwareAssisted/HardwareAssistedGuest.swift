@@ -27,6 +27,11 @@ import RISCV
 /// - the virtual machine timer: the run stops at the deadline and the VMM raises the supervisor
 ///   timer interrupt in hvip, as the firmware would.
 ///
+/// Known gaps, both in the guest's M-mode only (which the hart runs in VS-mode): `sip` reads show
+/// no pending S-level interrupts there, and MPRV is not honoured (M-mode loads and stores stay
+/// untranslated). The shipped kernel's firmware uses neither; the Machine's csr.S (check 21) and
+/// vm.S (check 24) do (HardwareAssistedTests lists them as known issues).
+///
 /// State: between runs the virtual CPU (`vcpu`) is the truth; `enterHart` puts it on the hart and
 /// `leaveHart` reads it back (registers, pc, privilege, the VS CSRs), so the reference emulator
 /// sees one consistent CPU.
