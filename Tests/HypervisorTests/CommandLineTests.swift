@@ -75,4 +75,20 @@ struct CommandLineTests {
         let row = try #require(lines.first { $0.hasPrefix("trap-and-emulate ") })
         #expect(row.contains("csr-write") && row.hasSuffix("ok"))
     }
+
+    @Test("boot --vmm --domains 2 tags every line; each domain prints what the kernel prints alone")
+    func domains() throws {
+        let bare = try Self.vlab(["boot", TestFiles.kernel.path])
+        let run = try Self.vlab(["boot", "--vmm", "trap-and-emulate", "--domains", "2", "--ram", "16", "--scheduler", "credit"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.allSatisfy { $0.hasPrefix("[dom1] ") || $0.hasPrefix("[dom2] ") })
+        for tag in ["[dom1] ", "[dom2] "] {
+            let own = lines.filter { $0.hasPrefix(tag) }.map { $0.dropFirst(tag.count) }.joined(separator: "\n") + "\n"
+            #expect(own == bare.stdout, "\(tag)")
+        }
+        #expect(run.stderr.contains("dom1: exited 0") && run.stderr.contains("dom2: exited 0"))
+        let missingMode = try Self.vlab(["boot", "--domains", "2"])
+        #expect(missingMode.status != 0 && missingMode.stderr.contains("--domains needs --vmm"))
+    }
 }
