@@ -143,6 +143,18 @@ int vlab_close_range(unsigned int first, unsigned int last, int cloexec) {
     RETRY(syscall(SYS_close_range, first, last, cloexec ? CLOSE_RANGE_CLOEXEC : 0));
 }
 
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+// struct mount_attr from linux/mount.h, spelled out for older headers.
+struct vlab_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+int vlab_make_readonly_recursive(const char *path) {
+    struct vlab_mount_attr attr = {0x00000001 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+    RETRY(syscall(SYS_mount_setattr, AT_FDCWD, path, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr));
+}
+
 int vlab_capbset_drop(int cap) { RETRY(prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)); }
 
 int vlab_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {

@@ -55,6 +55,9 @@ int vlab_unshare(uint64_t flags);
 int vlab_sethostname(const char *name, size_t length);
 int vlab_mknod(const char *path, mode_t mode, unsigned int major, unsigned int minor);
 int vlab_close_range(unsigned int first, unsigned int last, int cloexec);
+/// mount_setattr(2) with AT_RECURSIVE and MOUNT_ATTR_RDONLY: `path` and every mount below it
+/// become read-only in one call (a bind remount changes only the top mount). Linux 5.12+.
+int vlab_make_readonly_recursive(const char *path);
 
 /// Capabilities: drop `cap` from the bounding set; set the three capability sets of
 /// this thread to the given 64-bit masks; clear the ambient set.

@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 /// Linux capability numbers (linux/capability.h), by their CAP_ names.
 enum Capability {
     static let numbers: [String: Int32] = [

@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 import CContainers
 import Glibc
 #if canImport(FoundationEssentials)
@@ -101,6 +102,11 @@ public enum ContainerInit {
         let configuration = spec.configuration
         if let copy = spec.copiedRoot {
             try Kernel.mount(copy, on: root, flags: vlab_MS_BIND | vlab_MS_REC)
+        } else if let bound = spec.boundRoot {
+            // Before anything is mounted on top: /proc, /dev, /tmp and the configured mounts
+            // stay as writable as they are made.
+            try Kernel.mount(bound, on: root, flags: vlab_MS_BIND | vlab_MS_REC)
+            try Kernel.makeReadOnlyRecursively(root)
         } else {
             var options = "lowerdir=" + spec.lowerLayers.map(escapeOverlayPath).joined(separator: ":")
             if let upper = spec.upperDirectory, let work = spec.workDirectory {
