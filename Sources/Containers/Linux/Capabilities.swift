@@ -34,3 +34,16 @@ enum Capability {
     }
 }
 #endif
+
+#if os(Linux)
+extension ContainerRuntime {
+    /// The names of the capabilities this process holds (its permitted set), for a container
+    /// that must keep all of root's (the grader's `containers` sandbox profile, whose tests
+    /// start containers themselves). A process cannot give a child more than it has: inside
+    /// another container root may lack some.
+    public static var heldCapabilities: [String] {
+        guard let held = try? Kernel.capabilities().permitted else { return [] }
+        return Capability.numbers.filter { $0.value < 64 && held & (1 << UInt64($0.value)) != 0 }.keys.sorted()
+    }
+}
+#endif

@@ -13,6 +13,9 @@ struct InitSpec: Codable, Sendable {
     var lowerLayers: [String]
     var upperDirectory: String?
     var workDirectory: String?
+    /// The upper layer is the runtime's own temporary one, removed with the container: mount
+    /// the overlay `volatile` (no sync of the host's disk when it is unmounted).
+    var temporaryUpper = false
     /// Copy mode: the private copy to bind-mount as the root.
     var copiedRoot: String?
     /// Read-only bind mode: the directory to bind (recursively, read-only) as the root.

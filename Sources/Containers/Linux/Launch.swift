@@ -155,6 +155,7 @@ extension ContainerRuntime {
                 } else {
                     spec.upperDirectory = directory + "/upper"
                     spec.workDirectory = directory + "/work"
+                    spec.temporaryUpper = true
                     try Kernel.makeDirectory(directory + "/upper")
                     try Kernel.makeDirectory(directory + "/work", mode: 0o700)
                 }
