@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -225,6 +226,11 @@ int vlab_loopback_up(void) {
 
 int vlab_pipe(int fds[2]) { RETRY(pipe2(fds, O_CLOEXEC)); }
 int vlab_pidfd_open(pid_t pid) { RETRY(syscall(SYS_pidfd_open, pid, 0)); }
+
+int vlab_is_tmpfs(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 && info.f_type == 0x01021994 /* TMPFS_MAGIC */ ? 1 : 0;
+}
 
 int vlab_is_directory(const char *path) {
     struct stat info;

@@ -90,6 +90,8 @@ int vlab_poll_readable(const int *fds, int count, int timeout_ms);
 /// pipe2(O_CLOEXEC) into fds[0] (read) and fds[1] (write).
 int vlab_pipe(int fds[2]);
 int vlab_pidfd_open(pid_t pid);
+/// 1 if `path` is on a tmpfs (statfs f_type TMPFS_MAGIC), 0 if not or missing.
+int vlab_is_tmpfs(const char *path);
 /// 1 if `path` is a directory (following links), 0 if not or missing.
 int vlab_is_directory(const char *path);
 /// The overlayfs opaque-directory marker (xattr trusted.overlay.opaque = "y").
