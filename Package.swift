@@ -12,6 +12,7 @@
 //                   devices, exit accounting, and the protocols Labs 03/04 implement (ExitHandler, ...)
 //   Hypervisor      the reference answers to those protocols, the VMM modes and the facade vlab calls
 //   SplitIO         Xen-style split drivers: shared rings, grant tables, event channels, block backend
+//   ContainerSupport the container runtime's vocabulary: configuration, errors, syscall wrappers, step protocols
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
@@ -36,6 +37,8 @@ let strict: [SwiftSetting] = [
 let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
     "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
     "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
+    // The runtime's vocabulary and syscall shim, never Containers (the reference answers).
+    "07": ("07-containers", ["CContainers", "ContainerSupport"]),
 ]
 
 var labTargets: [Target] = []
@@ -48,8 +51,15 @@ if let number = environment["VLAB_LAB"], let lab = labs[number] {
         let root = Context.packageDirectory.hasSuffix("/") ? Context.packageDirectory : Context.packageDirectory + "/"
         sources = override.hasPrefix(root) ? String(override.dropFirst(root.count)) : override
     }
-    let testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
+    var testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
     labTargets.append(.target(name: module, dependencies: lab.dependencies, path: sources, swiftSettings: strict))
+    if number == "07" {
+        // The container init that runs the student's steps: the runtime re-executes it inside the
+        // new namespaces. It, and the tests, may use Containers; the lab target may not.
+        labTargets.append(.executableTarget(name: "Lab07Init", dependencies: [.target(name: module), "Containers"],
+                                            path: "Labs/\(lab.slug)/Sources/Lab07Init", swiftSettings: strict))
+        testDependencies += ["Containers", "ContainerSupport", .target(name: "Lab07Init")]
+    }
     labTargets.append(.testTarget(name: "\(module)PublicTests", dependencies: testDependencies,
                                   path: "Labs/\(lab.slug)/Tests/\(module)PublicTests", swiftSettings: strict))
     if environment["VLAB_HIDDEN_TESTS"] == "1" {
@@ -76,7 +86,7 @@ let package = Package(
         .target(name: "LabSupport", dependencies: ["RISCV"], swiftSettings: strict),
         .target(name: "LabTestSupport", dependencies: ["LabSupport", "Machine", "RISCV"], swiftSettings: strict),
         // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
-        .target(name: "Grading", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "Grading", dependencies: ["Yams", "Containers"], swiftSettings: strict),
         // The VMM framework (what a lab may build on) and, separately, the reference answers: a lab
         // target that depends on HypervisorCore alone cannot call the reference.
         .target(name: "HypervisorCore", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
@@ -93,8 +103,13 @@ let package = Package(
         // The students' guide to the split-driver model lives beside the code it explains.
         .target(name: "SplitIO", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
-        .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
+        // What a container runtime is made of but not how to make one: the configuration, the errors, the
+        // syscall wrappers, the cgroup layout and the three step protocols. Lab 07 builds on this, not on Containers.
+        .target(name: "ContainerSupport", dependencies: ["CContainers"], swiftSettings: strict),
+        .target(name: "Containers", dependencies: ["CContainers", "ContainerSupport"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
+        // The container init (`ContainerInit.main`), small so that a container starts fast.
+        .executableTarget(name: "vlab-init", dependencies: ["Containers"], swiftSettings: strict),
 
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
