@@ -35,6 +35,7 @@ let strict: [SwiftSetting] = [
 let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
     "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
     "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
+    "03": ("03-trap-and-emulate", ["HypervisorCore", "Machine", "RISCV"]),
 ]
 
 var labTargets: [Target] = []
