@@ -30,7 +30,13 @@ public struct VMMBootRequest {
     public var image: ELFFile
     /// The guest's name in reports ("kernel.elf", "dom1").
     public var name: String
-    public var engine: ExecutionEngineKind = .translator
+    /// The hart's configuration to start from (flags such as an ISA variant); the VMM sets
+    /// `interceptUserTraps` and the RAM size. Its `engine` is `engine` below.
+    public var machineConfiguration = MachineConfiguration()
+    public var engine: ExecutionEngineKind {
+        get { machineConfiguration.engine }
+        set { machineConfiguration.engine = newValue }
+    }
     public var memorySize: UInt32 = 64 << 20
     public var instructionsPerTimerTick: UInt64 = 1
     public var instructionBudget: UInt64? = nil
@@ -67,6 +73,14 @@ public struct HypervisorError: Error, Equatable, Sendable, CustomStringConvertib
 /// One way of running a guest.
 public protocol VMMModeImplementation {
     func boot(_ request: VMMBootRequest) throws(HypervisorError) -> VMMBootResult
+    /// For domains: turns `vm`, which Dom0 built on the shared machine with the trap-and-emulate
+    /// handler, into a guest of this mode (set `vm.rewriter`, `vm.hypercalls` or `vm.handler`).
+    /// Returns false if the mode cannot share a hart with other domains (the default).
+    func prepareDomain(_ vm: VirtualMachine) -> Bool
+    /// Adjusts a hart configuration to what this mode's guest images need (an ISA variant, say),
+    /// for the bare baseline runs `--stats` and `vlab bench vmm` compare against, and for Dom0's
+    /// machine. Default: no change.
+    func prepareMachine(_ configuration: inout MachineConfiguration)
 }
 
 // MARK: The mode catalogue

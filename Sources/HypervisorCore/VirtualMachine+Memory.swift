@@ -14,11 +14,11 @@ extension VirtualMachine {
             return reflect(cause: cause, value: address)
         case .guestPhysical(let guestPhysical, let leaf):
             if let frame = memory.machineAddress(of: guestPhysical & ~0xFFF) {
-                if access != .fetch && view.dataAccessesExit {
+                if access != .fetch && (view.dataAccessesExit || guardsRewrittenCode(guestPhysical & ~0xFFF, access)) {
                     statistics.count(.emulatedAccess)
                     return emulateDataAccess()
                 }
-                return fill(address, frame: frame, guestPhysical: guestPhysical, leaf: leaf, view: view)
+                return fill(address, frame: frame, guestPhysical: guestPhysical, leaf: leaf, view: view, access: access)
             }
             if devices.claims(guestPhysical) && access != .fetch {
                 statistics.count(.mmio)
@@ -35,7 +35,7 @@ extension VirtualMachine {
     /// granting what the guest's PTE grants in that view (write only once the guest PTE is dirty,
     /// so the walk that sets D sees the first store).
     private func fill(_ address: UInt32, frame: UInt32, guestPhysical: UInt32, leaf: UInt32?,
-                      view: ShadowPageTables.View) -> GuestRunResult? {
+                      view: ShadowPageTables.View, access: GuestAccess) -> GuestRunResult? {
         // A fill that does not let the guest move on would repeat forever.
         if lastFill == (vcpu.pc, vcpu.retired) {
             fillsWithoutProgress += 1
@@ -51,19 +51,49 @@ extension VirtualMachine {
             guard let leaf else { return false }
             return GuestPageTableWalk.permits(leaf, access, regime: regime)
         }
-        let executable = allows(.fetch, view.fetch)
-        let readable = !view.dataAccessesExit && allows(.load, view.data)
+        var executable = allows(.fetch, view.fetch)
+        var readable = !view.dataAccessesExit && allows(.load, view.data)
         let dirty = leaf.map { $0 & 0x80 != 0 } ?? true
-        let writable = !view.dataAccessesExit && dirty && allows(.store, view.data)
-        if executable && vcpu.privilege != .user { scanForRewriting(guestPhysical & ~0xFFF) }
+        var writable = !view.dataAccessesExit && dirty && allows(.store, view.data)
+        // Binary translation: kernel code runs only once scanned, is never writable in place
+        // (stores exit, so the page is rescanned), and a page holding rewrites is execute-only
+        // (loads exit and see the original words): the rewriting stays invisible to the guest.
+        let page = guestPhysical & ~0xFFF
+        if rewriter != nil && vcpu.privilege != .user {
+            if access == .fetch && executable { scanForRewriting(page) }
+            let scanned = scannedPages.contains(page)
+            executable = executable && scanned
+            if scanned {
+                writable = false
+                if originalWords[page] != nil { readable = false }
+            }
+            if !readable && !executable { return fault("no shadow mapping can serve this access at 0x\(hex8(address))") }
+        }
         shadow.map(address, to: frame, in: view, readable: readable, writable: writable, executable: executable)
         statistics.count(.pageFault)
         return nil
     }
 
-    /// Shows a kernel code page to the binary-translation rewriter, once.
+    /// Whether a data access to a kernel code page must be emulated to keep rewrites invisible:
+    /// every store to a scanned page, and loads from a page holding rewritten words.
+    private func guardsRewrittenCode(_ page: UInt32, _ access: GuestAccess) -> Bool {
+        guard rewriter != nil, vcpu.privilege != .user, scannedPages.contains(page) else { return false }
+        return access == .store || originalWords[page] != nil
+    }
+
+    /// Puts a page's original words back and forgets it was scanned.
+    private func undoRewriting(_ page: UInt32) {
+        for (address, word) in originalWords[page] ?? [:] { memory.write32(address, word) }
+        originalWords[page] = nil
+        scannedPages.remove(page)
+    }
+
+    /// Shows a kernel code page to the binary-translation rewriter, once (again after a store to it).
+    /// Every shadow table is dropped afterwards: other views may still map the page readable or
+    /// writable from before it was code.
     private func scanForRewriting(_ page: UInt32) {
         guard var rewriter, !scannedPages.contains(page), let bytes = memory.read(page, count: 4096) else { return }
+        defer { shadow.flush() }
         scannedPages.insert(page)
         var words = (0..<1024).map { i in
             UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24
@@ -73,7 +103,10 @@ extension VirtualMachine {
         self.rewriter = rewriter
         scannedInstructions += 1024
         rewrittenInstructions += UInt64(count)
-        for i in 0..<1024 where words[i] != original[i] { memory.write32(page + UInt32(4 * i), words[i]) }
+        for i in 0..<1024 where words[i] != original[i] {
+            memory.write32(page + UInt32(4 * i), words[i])
+            originalWords[page, default: [:]][page + UInt32(4 * i)] = original[i]
+        }
     }
 
     /// Performs the load or store at `vcpu.pc` for the guest (a device register, or RAM when data
@@ -112,14 +145,28 @@ extension VirtualMachine {
             let value = vcpu.register(Int(instruction.rs2.number))
             let done: Bool
             if memory.contains(physical, count: size) {
+                // A store into scanned kernel code: write the original page, then rescan it.
+                let page = physical & ~0xFFF
+                let rescan = rewriter != nil && scannedPages.contains(page)
+                if rescan { undoRewriting(page) }
                 done = memory.write(physical, (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) })
+                if rescan { scanForRewriting(page) }
             } else {
                 done = devices.write(physical, size: size, value: value, vcpu: &vcpu)
             }
             guard done else { return reflect(cause: access.accessFaultCause, value: address) }
         } else {
             var value: UInt32
-            if memory.contains(physical, count: size), let bytes = memory.read(physical, count: size) {
+            if memory.contains(physical, count: size), var bytes = memory.read(physical, count: size) {
+                // Loads see the original words, never the rewrites.
+                for (address, word) in originalWords[physical & ~0xFFF] ?? [:] where address < physical &+ UInt32(size) && physical < address &+ 4 {
+                    for i in 0..<size {
+                        let byteAddress = physical &+ UInt32(i)
+                        if byteAddress >= address && byteAddress < address &+ 4 {
+                            bytes[i] = UInt8(truncatingIfNeeded: word >> (8 * (byteAddress - address)))
+                        }
+                    }
+                }
                 value = bytes.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) }
             } else if let read = devices.read(physical, size: size, vcpu: &vcpu) {
                 value = read

@@ -43,6 +43,8 @@ public final class VirtualMachine {
     public private(set) var finished: GuestRunResult? = nil
 
     var scannedPages: Set<UInt32> = []
+    /// For binary translation: the original word of every rewritten instruction, by page and address.
+    var originalWords: [UInt32: [UInt32: UInt32]] = [:]
     var fillsWithoutProgress = 0
     var lastFill: (pc: UInt32, retired: UInt64) = (0, .max)
 
@@ -252,5 +254,47 @@ public final class VirtualMachine {
         }
         vcpu.waitingForInterrupt = false
         return fault("WFI waits forever: no enabled interrupt can become pending (mie=0x\(hex8(vcpu.csrs.mie)))")
+    }
+}
+
+extension VirtualMachine {
+    /// Frames the VMM reserves for one guest's shadow page tables by default (1 MiB).
+    public static let defaultShadowFrames = 256
+
+    /// Builds a machine that hosts one guest and loads `image` into it: the VMM's shadow-table
+    /// pool first in machine RAM, the guest's allotment after it, so guest-physical `0x8000_0000`
+    /// is machine `0x8000_0000 + 1 MiB` (the p2m is not the identity, and the tests can tell).
+    /// Labs use this to run their own `ExitHandler` on a real guest.
+    ///
+    /// `machine` is the starting point for the hart's configuration (its engine, and flags such as an
+    /// ISA variant); the VMM sets `interceptUserTraps` and the RAM size itself.
+    public static func hostingOne(_ configuration: GuestConfiguration, image: ELFFile, machine base: MachineConfiguration = .init(),
+                                  console: ConsoleIO, handler: any ExitHandler) throws(GuestImageError) -> VirtualMachine {
+        let name = configuration.name
+        guard configuration.memorySize > 0, configuration.memorySize % 4096 == 0, configuration.memorySize <= 1 << 30 else {
+            throw GuestImageError("\(name): guest memory of \(configuration.memorySize) bytes must be a positive multiple of 4 KiB, at most 1 GiB")
+        }
+        var machineConfiguration = base
+        machineConfiguration.interceptUserTraps = true
+        machineConfiguration.ramSize = defaultShadowFrames * 4096 + Int(configuration.memorySize)
+        let machine: Machine
+        do {
+            machine = try Machine(configuration: machineConfiguration)
+        } catch {
+            throw GuestImageError("\(name): \(error)")
+        }
+        machine.console = .silent  // the real UART is the VMM's; the guest gets an emulated one
+        var allocator = MachineFrameAllocator(ramSize: machineConfiguration.ramSize)
+        let shadow: [UInt32], frames: [UInt32]
+        do {
+            shadow = try allocator.allocate(defaultShadowFrames, for: "\(name) shadow tables")
+            frames = try allocator.allocate(Int(configuration.memorySize / 4096), for: "\(name) memory")
+        } catch {
+            throw GuestImageError(error.message)
+        }
+        let vm = try VirtualMachine(configuration: configuration, machine: machine, memoryFrames: frames, shadowFrames: shadow,
+                                    console: console, handler: handler)
+        try vm.load(image)
+        return vm
     }
 }

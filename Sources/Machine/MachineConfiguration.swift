@@ -33,5 +33,12 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// `EngineStatistics.evictions`). At least 16 KiB.
     public var codeCacheCapacity: Int = 32 << 20
 
+    /// VirtLab's teaching variant of the ISA: implement `vlab.popie rs1` (custom-0; see
+    /// `RISCV.TeachingExtension`), the one sensitive instruction that is not privileged: it sets
+    /// the current mode's interrupt enable in M- and S-mode and silently does nothing in U-mode,
+    /// like x86 POPF and the interrupt flag. Off (the default), its word is an illegal
+    /// instruction, as on real RV32 hardware.
+    public var implementsTeachingPopie: Bool = false
+
     public init() {}
 }

@@ -136,6 +136,9 @@ extension Instruction {
             default: return .illegal(w)
             }
             return Instruction(op, rd: rd, rs1: rs1, rs2: rs2, acquire: aq, release: rl)
+        case TeachingExtension.customZeroOpcode:
+            guard w & TeachingExtension.popieMask == TeachingExtension.popieMatch else { return .illegal(w) }
+            return Instruction(.vlabPopie, rs1: rs1)
         default:
             return .illegal(w)
         }

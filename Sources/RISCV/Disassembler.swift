@@ -17,6 +17,8 @@
 /// - RV64-only shift encodings (`slli`/`srli`/`srai` with shamt[5] set) are illegal on RV32 and
 ///   print as `.4byte`; objdump prints them as shifts by 32...63.
 /// - `uret` and `dret` (N extension and debug mode, not part of VirtLab's ISA) print as `.4byte`.
+/// - VirtLab's teaching instruction `vlab.popie rs1` (custom-0, TeachingExtension.swift) prints
+///   under its name; objdump, which knows no custom-0 instruction, prints `.4byte`.
 ///
 /// `format` sees one 32-bit word, so a word that is not a 32-bit encoding (zero, say, or
 /// anything whose low bits are not `11`) prints as `.4byte 0x0`. A listing splits such bytes
@@ -211,6 +213,10 @@ extension Disassembler {
             guard aliases else { return RenderedInstruction("sfence.vma", "\(rs1),\(rs2)") }
             if i.rs2 != zero { return RenderedInstruction("sfence.vma", "\(rs1),\(rs2)") }
             return RenderedInstruction("sfence.vma", i.rs1 == zero ? "" : rs1)
+
+        case .vlabPopie:
+            // binutils knows no custom-0 instruction and prints `.4byte`; VirtLab names its own.
+            return RenderedInstruction(op.mnemonic, rs1)
 
         case .csrrw, .csrrs, .csrrc:
             return renderCSR(i)

@@ -79,6 +79,8 @@ extension Instruction {
                 | (acquire ? 1 << 26 : 0) | (release ? 1 << 25 : 0)
         case .sfence:
             return match | rs1Bits | rs2Bits
+        case .sourceOnly:
+            return match | rs1Bits
         case .fixed:
             if operation == .illegal { return illegalWord }
             if operation == .fenceI {

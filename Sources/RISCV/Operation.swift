@@ -1,5 +1,6 @@
-/// Every RV32 operation VirtLab knows: RV32I, M, A, Zicsr, Zifencei and the privileged
-/// instructions. This file is the ISA as data: each operation's instruction format and
+/// Every RV32 operation VirtLab knows: RV32I, M, A, Zicsr, Zifencei, the privileged
+/// instructions, and one teaching extension in the custom-0 space (`vlab.popie`, see
+/// TeachingExtension.swift). This file is the ISA as data: each operation's instruction format and
 /// its fixed bits (`match` under `mask`), exactly as the ISA manual's opcode tables give them.
 /// The encoder is driven by this table; the decoder is a hand-written switch over the same
 /// bits (fast, because it runs once per emulated instruction) and a test checks the two agree.
@@ -22,6 +23,9 @@ public enum Operation: UInt8, CaseIterable, Sendable {
     case lrW, scW, amoswapW, amoaddW, amoxorW, amoandW, amoorW, amominW, amomaxW, amominuW, amomaxuW
     // Privileged
     case mret, sret, wfi, sfenceVma
+    /// VirtLab's teaching extension: the one sensitive-but-unprivileged instruction
+    /// (custom-0 space; TeachingExtension.swift says what it does and why it exists).
+    case vlabPopie
     /// A word that is not any of the above. Decoding never fails; it yields this.
     case illegal
 }
@@ -43,6 +47,7 @@ public enum InstructionFormat: Sendable {
     case loadReserved // rd, (rs1), with aq/rl bits
     case fixed      // no operands: the whole word is the match value
     case sfence     // rs1, rs2
+    case sourceOnly // rs1 alone; rd and imm[11:0] are zero (vlab.popie)
 }
 
 extension Operation {
@@ -62,6 +67,7 @@ extension Operation {
         case .amominuW: return "amominu.w"
         case .amomaxuW: return "amomaxu.w"
         case .sfenceVma: return "sfence.vma"
+        case .vlabPopie: return "vlab.popie"
         case .illegal: return ".insn"
         default: return String(describing: self)
         }
@@ -99,6 +105,7 @@ extension Operation {
         case .scW, .amoswapW, .amoaddW, .amoxorW, .amoandW, .amoorW,
              .amominW, .amomaxW, .amominuW, .amomaxuW: return .atomic
         case .sfenceVma: return .sfence
+        case .vlabPopie: return .sourceOnly
         }
     }
 
@@ -185,6 +192,7 @@ extension Operation {
         case .amomaxW: return (a(0b10100), amo)
         case .amominuW: return (a(0b11000), amo)
         case .amomaxuW: return (a(0b11100), amo)
+        case .vlabPopie: return (TeachingExtension.popieMatch, TeachingExtension.popieMask)
         case .illegal: return (0, 0)
         }
     }

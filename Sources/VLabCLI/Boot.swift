@@ -26,26 +26,47 @@ extension VLab {
                                    + "Without an image, boots the shipped teaching kernel built for the mode.", valueName: "mode"))
         var vmm: VMMMode?
 
+        @Option(help: ArgumentHelp("With --vmm: run N copies of the image as domains on one hart, each with --ram MiB; "
+                                   + "every console line is tagged with its domain.", valueName: "N"))
+        var domains: Int?
+
+        @Option(help: ArgumentHelp("With --domains: the vCPU scheduler, round-robin or credit.", valueName: "name"))
+        var scheduler: DomainSchedulerName = .roundRobin
+
+        @Flag(help: ArgumentHelp("Implement VirtLab's teaching ISA variant: vlab.popie, a sensitive but unprivileged "
+                                 + "instruction (custom-0), which kernel-bt.elf uses. Off, it is an illegal instruction."))
+        var teachingPopie = false
+
         @Argument(help: "The ELF image to boot. Omit it to boot VirtLab's demo guest (with --vmm: the teaching kernel).")
         var image: String?
 
         func validate() throws {
             guard (1...2048).contains(ram) else { throw ValidationError("--ram \(ram): must be 1...2048 MiB") }
+            if let domains {
+                guard vmm != nil else { throw ValidationError("--domains needs --vmm MODE") }
+                guard (1...64).contains(domains) else { throw ValidationError("--domains \(domains): must be 1...64") }
+            }
             if vmm != nil && debugging.isActive {
                 throw ValidationError("--vmm cannot be combined with the debugging options (they debug the bare machine)")
             }
         }
 
         func run() throws {
+            var configuration = MachineConfiguration()
+            configuration.ramSize = ram << 20
+            configuration.engine = execution.engine
+            configuration.implementsTeachingPopie = teachingPopie
+            // Under --vmm the same configuration is the base of the hart the VMM runs guests on.
+            if let vmm, let domains {
+                return try DomainsBoot(mode: vmm, image: image, count: domains, scheduler: scheduler, machine: configuration,
+                                       maxInstructions: execution.maxInstructions, stats: execution.stats).run()
+            }
             if let vmm {
-                return try VMMBoot(mode: vmm, image: image, engine: execution.engine, ramMiB: ram,
+                return try VMMBoot(mode: vmm, image: image, machine: configuration,
                                    maxInstructions: execution.maxInstructions, stats: execution.stats).run()
             }
             let name = image ?? "demo guest"
             let elf = try image.map(readELF) ?? DemoGuest.image()
-            var configuration = MachineConfiguration()
-            configuration.ramSize = ram << 20
-            configuration.engine = execution.engine
             let machine: Machine
             do {
                 machine = try Machine(configuration: configuration)

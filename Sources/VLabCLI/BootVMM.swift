@@ -23,8 +23,8 @@ enum ShippedKernel {
 struct VMMBoot {
     var mode: VMMMode
     var image: String?
-    var engine: ExecutionEngineKind
-    var ramMiB: Int
+    /// The hart configuration `vlab boot` built (RAM = the guest's memory, engine, ISA flags).
+    var machine: MachineConfiguration
     var maxInstructions: UInt64?
     var stats: Bool
 
@@ -34,8 +34,8 @@ struct VMMBoot {
         let name = image ?? mode.shippedKernel
         let elf = try image.map(readELF) ?? ShippedKernel.image(named: mode.shippedKernel)
         var request = VMMBootRequest(image: elf, name: name, console: .standard)
-        request.engine = engine
-        request.memorySize = UInt32(ramMiB) << 20
+        request.machineConfiguration = machine
+        request.memorySize = UInt32(machine.ramSize)
         request.instructionBudget = maxInstructions
         let clock = Stopwatch()
         let outcome: VMMBootResult
@@ -55,9 +55,11 @@ struct VMMBoot {
 
     /// Exits by reason, instructions, and the overhead against the same image run bare.
     private func printStatistics(_ outcome: VMMBootResult, image: ELFFile, seconds: Double) {
-        printDiagnostic("vmm: mode \(mode), engine \(engine)")
+        printDiagnostic("vmm: mode \(mode), engine \(machine.engine)")
+        var bareConfiguration = machine
+        VMMModeCatalog.implementation(of: mode)?.prepareMachine(&bareConfiguration)
         let bareClock = Stopwatch()
-        let bare = try? BareMetal.run(image, engine: engine, ramSize: ramMiB << 20, maxInstructions: maxInstructions)
+        let bare = try? BareMetal.run(image, configuration: bareConfiguration, maxInstructions: maxInstructions)
         let bareSeconds = bareClock.seconds
         let baseline = bare?.exitCode != nil ? bare?.instructions : nil
         for line in outcome.statistics.report(bareInstructions: baseline).split(separator: "\n") { printDiagnostic("vmm: \(line)") }

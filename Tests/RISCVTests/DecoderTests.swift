@@ -106,7 +106,10 @@ struct CodecTestRandom: RandomNumberGenerator {
         (0x0000_001F, "48-bit encoding"),
         (0x0000_003F, "64-bit encoding"),
         (0x0000_007F, "long encoding"),
-        (0x0000_000B, "custom-0 opcode"),
+        // custom-0 holds one VirtLab instruction, vlab.popie (0x0000_000B with any rs1); the rest is illegal.
+        (0x0000_100B, "custom-0 opcode, funct3 1"),
+        (0x0000_008B, "custom-0 opcode, vlab.popie with rd set"),
+        (0x0010_000B, "custom-0 opcode, vlab.popie with an immediate"),
         (0x0000_0007, "LOAD-FP opcode (no F extension)"),
         (0x0000_0053, "OP-FP opcode"),
         (0x0000_001B, "OP-IMM-32 (RV64 only)"),

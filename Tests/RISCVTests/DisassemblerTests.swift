@@ -265,6 +265,7 @@ enum DisassemblyCorpus {
         case .fence: i.rd = .zero; i.rs1 = .zero; i.rs2 = .zero; i.immediate = 0x0FF
         case .loadReserved: i.rs2 = .zero
         case .sfence: i.rd = .zero
+        case .sourceOnly: i.rd = .zero; i.rs2 = .zero; i.immediate = 0
         case .fixed:
             i = Instruction(i.operation)
         case .r, .atomic: break
@@ -290,11 +291,13 @@ enum DisassemblyCorpus {
     }
 
     /// Words objdump 2.40 decodes although they are not RV32 instructions (see Disassembler's
-    /// documentation): RV64 shift amounts and the uret/dret instructions.
+    /// documentation): RV64 shift amounts and the uret/dret instructions; and VirtLab's teaching
+    /// instruction `vlab.popie`, which objdump prints as `.4byte`.
     static func isKnownDifference(_ word: UInt32) -> Bool {
         let opcode = word & 0x7F, funct3 = word >> 12 & 7, funct6 = word >> 26
         if opcode == 0x13 && (funct3 == 1 || funct3 == 5) && word & (1 << 25) != 0
             && (funct6 == 0 || (funct3 == 5 && funct6 == 0x10)) { return true }
+        if word & TeachingExtension.popieMask == TeachingExtension.popieMatch { return true }  // VirtLab's own
         return word == 0x0020_0073 || word == 0x7B20_0073
     }
 }

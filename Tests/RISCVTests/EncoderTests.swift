@@ -16,7 +16,7 @@ import Testing
         case .shift, .csrImmediate: return Array(0...31)
         case .fence: return Array(stride(from: 0, to: 4096, by: 7)) + [0x0FF, 0x833, 0xFFF]
         case .fixed: return [0]
-        case .r, .csr, .atomic, .loadReserved, .sfence: return [0]
+        case .r, .csr, .atomic, .loadReserved, .sfence, .sourceOnly: return [0]
         }
     }
 
@@ -36,6 +36,7 @@ import Testing
         case .atomic: i.immediate = 0
         case .loadReserved: i.rs2 = .zero; i.immediate = 0
         case .sfence: i.rd = .zero; i.immediate = 0
+        case .sourceOnly: i.rd = .zero; i.rs2 = .zero; i.immediate = 0
         case .fixed:
             // FENCE.I keeps its reserved rd, rs1 and imm fields; the others have none.
             if operation == .fenceI {

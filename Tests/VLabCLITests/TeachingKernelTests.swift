@@ -5,11 +5,30 @@ import Testing
 /// firmware + S-mode kernel with Sv32 paging, a timer-driven scheduler and user processes) that
 /// the VMM later runs as its guest. Its console output is designed to be the same wherever it
 /// runs, whatever the timer does; these tests hold it to that on both of vlab's engines and QEMU.
+/// Its three builds (kernel.elf, the para-virtual kernel-pv.elf, and kernel-bt.elf, which uses
+/// the teaching ISA variant's vlab.popie) must all print that same output.
 @Suite("Teaching guest kernel")
 struct TeachingKernelTests {
     static let folder = Checkout.root.appendingPathComponent("Sources/VLabCLI/Guests/kernel")
     static let image = folder.appendingPathComponent("kernel.elf")
     static let gcc = Peers.find("riscv64-unknown-elf-gcc")
+
+    /// Each build, with the vlab boot options it needs bare: kernel-bt.elf needs the ISA variant.
+    struct Build: CustomStringConvertible, Sendable {
+        var image: String
+        var options: [String]
+        var runsOnQEMU: Bool
+        var description: String { image }
+        var url: URL { TeachingKernelTests.folder.appendingPathComponent(image) }
+    }
+    static let builds = [
+        Build(image: "kernel.elf", options: [], runsOnQEMU: true),
+        Build(image: "kernel-pv.elf", options: [], runsOnQEMU: true),
+        Build(image: "kernel-bt.elf", options: ["--teaching-popie"], runsOnQEMU: false),
+    ]
+    static let buildsAndEngines = builds.flatMap { build in
+        [[], ["--engine", "interpreter"], ["--engine", "translator"]].map { (build, $0) }
+    }
 
     /// Everything the kernel prints: boot lines, one line per process in turn, then the report.
     static let expectedConsole = """
@@ -49,12 +68,22 @@ struct TeachingKernelTests {
         return try Peers.run(vlab, ["boot"] + arguments + [image.path], timeout: 120)
     }
 
-    @Test("vlab boot runs the committed image to the report and exits 0, on both engines",
-          arguments: [[], ["--engine", "interpreter"], ["--engine", "translator"]])
-    func bootsOnVirtLab(_ engine: [String]) throws {
-        let run = try Self.boot(engine)
-        #expect(run.status == 0, "vlab boot \(engine) exited \(run.status): \(run.errorText)")
-        #expect(run.text == Self.expectedConsole)
+    @Test("vlab boot runs each committed build to the report and exits 0, on both engines",
+          arguments: buildsAndEngines)
+    func bootsOnVirtLab(_ build: Build, _ engine: [String]) throws {
+        let vlab = try #require(Checkout.vlabExecutable, "the vlab executable was not built beside the tests")
+        let run = try Peers.run(vlab, ["boot"] + build.options + engine + [build.url.path], timeout: 120)
+        #expect(run.status == 0, "vlab boot \(engine) \(build) exited \(run.status): \(run.errorText)")
+        #expect(run.text == Self.expectedConsole, "\(build):\n\(run.text)")
+    }
+
+    @Test("kernel-bt.elf needs the teaching ISA variant: without it vlab.popie is an illegal instruction")
+    func popieBuildNeedsTheVariant() throws {
+        let vlab = try #require(Checkout.vlabExecutable, "the vlab executable was not built beside the tests")
+        let run = try Peers.run(vlab, ["boot", Self.folder.appendingPathComponent("kernel-bt.elf").path], timeout: 120)
+        #expect(run.status == 1)
+        #expect(run.text.contains("kernel trap: scause 0x2 "), "\(run.text)")
+        #expect(run.text.contains("stval 0x"), "the illegal word is reported")
     }
 
     @Test("the interpreter and the translator print the same bytes")
@@ -65,27 +94,30 @@ struct TeachingKernelTests {
         #expect(interpreted.status == translated.status)
     }
 
-    @Test("QEMU prints exactly what vlab prints", .enabled(if: Peers.qemuSystem != nil, "qemu-system-riscv32 is not installed"))
-    func sameOutputAsQEMU() throws {
+    @Test("QEMU prints exactly what vlab prints (kernel.elf, and kernel-pv.elf through its firmware's hypercalls)",
+          .enabled(if: Peers.qemuSystem != nil, "qemu-system-riscv32 is not installed"),
+          arguments: builds.filter(\.runsOnQEMU))
+    func sameOutputAsQEMU(_ build: Build) throws {
         let qemu = try Peers.run(try #require(Peers.qemuSystem),
                                  ["-machine", "virt", "-bios", "none", "-nographic", "-monitor", "none",
-                                  "-kernel", Self.image.path], timeout: 60)
+                                  "-kernel", build.url.path], timeout: 60)
         #expect(qemu.status == 0, "QEMU exited \(qemu.status): \(qemu.errorText)")
-        let vlab = try Self.boot([])
+        let vlab = try Peers.run(try #require(Checkout.vlabExecutable), ["boot", build.url.path], timeout: 120)
         #expect(qemu.standardOutput == vlab.standardOutput, "QEMU:\n\(qemu.text)\nvlab:\n\(vlab.text)")
         #expect(qemu.text == Self.expectedConsole)
     }
 
-    @Test("the committed kernel.elf is what build.sh builds from the sources",
+    @Test("the committed kernel.elf, kernel-pv.elf and kernel-bt.elf are what build.sh builds from the sources",
           .enabled(if: gcc != nil, "riscv64-unknown-elf-gcc is not installed (gcc-riscv64-unknown-elf)"))
-    func committedImageIsFresh() throws {
+    func committedImagesAreFresh() throws {
         let directory = try Peers.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let fresh = directory.appendingPathComponent("kernel.elf")
-        let build = try Peers.run("/bin/sh", [Self.folder.appendingPathComponent("build.sh").path, fresh.path], timeout: 120)
+        let build = try Peers.run("/bin/sh", [Self.folder.appendingPathComponent("build.sh").path, directory.path], timeout: 300)
         #expect(build.status == 0, "build.sh failed: \(build.errorText)")
-        let committed = try Data(contentsOf: Self.image)
-        #expect(try Data(contentsOf: fresh) == committed,
-                "kernel.elf is stale: run Sources/VLabCLI/Guests/kernel/build.sh and commit the image")
+        for image in Self.builds.map(\.image) {
+            let committed = try Data(contentsOf: Self.folder.appendingPathComponent(image))
+            #expect(try Data(contentsOf: directory.appendingPathComponent(image)) == committed,
+                    "\(image) is stale: run Sources/VLabCLI/Guests/kernel/build.sh and commit the images")
+        }
     }
 }

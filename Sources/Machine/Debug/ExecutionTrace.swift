@@ -117,7 +117,7 @@ public final class TracedTarget: DebugTarget {
         switch instruction.operation.format {
         case .r, .i, .load, .shift, .u, .j, .csr, .csrImmediate, .atomic, .loadReserved:
             return instruction.rd
-        case .s, .b, .fence, .fixed, .sfence:
+        case .s, .b, .fence, .fixed, .sfence, .sourceOnly:
             return nil
         }
     }

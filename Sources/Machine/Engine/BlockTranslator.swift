@@ -119,7 +119,8 @@ struct BlockTranslator: BlockTranslating {
         case .fenceI, .ecall, .ebreak, .mret, .sret, .wfi, .sfenceVma,
              .csrrw, .csrrs, .csrrc, .csrrwi, .csrrsi, .csrrci,
              .lrW, .scW, .amoswapW, .amoaddW, .amoxorW, .amoandW, .amoorW,
-             .amominW, .amomaxW, .amominuW, .amomaxuW, .illegal:
+             .amominW, .amomaxW, .amominuW, .amomaxuW, .illegal,
+             .vlabPopie:  // changes an interrupt enable, so the run loop must look again after it
             return interpret
         }
     }

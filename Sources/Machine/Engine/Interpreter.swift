@@ -248,6 +248,11 @@ enum Interpreter {
                 x[0] = 0
                 return sync()
 
+            case 0x0B:  // custom-0: the teaching variant's vlab.popie (Machine+TeachingPopie.swift)
+                sync()
+                machine.executeCustomZero(w, pc: pc)
+                return
+
             default:
                 return raise(ExceptionCause.illegalInstruction, w)
             }

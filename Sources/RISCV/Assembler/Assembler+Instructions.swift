@@ -444,6 +444,9 @@ extension AssemblerState {
             guard operands.count <= 2 else { throw error("sfence.vma expects at most rs1, rs2") }
             if operands.count >= 1 { p.rs1 = try reg(0) }
             if operands.count == 2 { p.rs2 = try reg(1) }
+        case .sourceOnly:
+            try expect(1, "rs1")
+            p.rs1 = try reg(0)
         case .fixed:
             try expect(0, "no operands")
         }

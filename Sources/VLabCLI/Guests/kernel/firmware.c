@@ -9,10 +9,12 @@
 #define CLINT_MTIMECMP ((volatile unsigned int *)0x02004000)   /* 64-bit, two words */
 #define FINISHER      ((volatile unsigned int *)0x00100000)    /* sifive_test */
 
+#ifndef KERNEL_PARAVIRTUAL
 /* The caller-saved registers firmware_trap_vector stores, in its order. */
 struct machine_frame {
     unsigned int ra, t0, t1, t2, a0, a1, a2, a3, a4, a5, a6, a7, t3, t4, t5, t6;
 };
+#endif
 
 extern void kernel_entry(void);
 
@@ -37,6 +39,9 @@ static void set_timer(unsigned int low, unsigned int high) {
     csr_set(mie, IRQ_MTIP);     /* and the next one will reach us */
 }
 
+#ifdef KERNEL_PARAVIRTUAL
+#include "hypervisor.c"   /* the para-virtual build's firmware also serves the hypercalls */
+#else
 void firmware_trap(struct machine_frame *f) {
     unsigned int cause = csr_read(mcause);
     if (cause == (0x80000000u | 7)) {
@@ -61,6 +66,7 @@ void firmware_trap(struct machine_frame *f) {
     while (*message) uart_putchar(*message++);
     shutdown(2);
 }
+#endif
 
 void firmware_main(void) {
     /* PMP: without a rule, S- and U-mode may touch no memory at all (QEMU enforces this).
@@ -70,8 +76,15 @@ void firmware_main(void) {
 
     /* Delegation: every exception except ECALL from S (9, which is our interface) and from M
      * (11) goes straight to the kernel, and so do the supervisor interrupts. */
+#ifdef KERNEL_PARAVIRTUAL
+    /* The para-virtual kernel has no trap vector: every trap comes here and hypervisor.c passes
+     * the ones from U-mode on to the kernel's HC_SET_TRAP_ENTRY. */
+    csr_write(medeleg, 0);
+    csr_write(mideleg, 0);
+#else
     csr_write(medeleg, 0xb1ff);      /* causes 0-8, 12, 13, 15 */
     csr_write(mideleg, (1u << 1) | IRQ_STIP | (1u << 9));
+#endif
     csr_write(mcounteren, 1u << 1);  /* the kernel may read the `time` CSR */
 
     /* MRET "returns" to S-mode at kernel_entry: MPP = 01 (supervisor). */

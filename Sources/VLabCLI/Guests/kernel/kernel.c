@@ -1,12 +1,26 @@
 /* kernel.c: the S-mode kernel. Sv32 paging, processes in U-mode, a timer-driven round-robin
  * scheduler, four system calls and a console that keeps the output deterministic.
  *
+ * One source, three builds (build.sh), which print the same bytes where they run correctly:
+ * - kernel.elf: the native kernel, privileged instructions and all.
+ * - kernel-pv.elf (KERNEL_PARAVIRTUAL): the para-virtual kernel. It executes no privileged
+ *   instruction; every privileged operation is a hypercall (hypercall.h), batched so that it
+ *   needs far fewer exits under a VMM. Look for the KERNEL_PARAVIRTUAL blocks.
+ * - kernel-bt.elf (KERNEL_POPIE): runs its boot phase with interrupts enabled and protects
+ *   critical sections with vlab.popie, VirtLab's sensitive-but-unprivileged instruction
+ *   (RISCV/TeachingExtension.swift). Deprivileged under plain trap-and-emulate the instruction
+ *   silently does nothing, interrupts arrive inside the critical sections, and the kernel says
+ *   so; binary translation fixes it. Look for the KERNEL_POPIE blocks.
+ *
  * Determinism matters because the same image must print the same bytes on QEMU (whose timer
  * follows the wall clock) and on vlab (whose timer follows retired instructions): where the
  * timer interrupts land must never show in the output. So the console prints one complete line
  * from each process in turn (pid 1, 2, 3, 4, 1, ...), and the final report only counts events
  * the processes cause themselves. */
 #include "sbi.h"
+#ifdef KERNEL_PARAVIRTUAL
+#include "hypercall.h"
+#endif
 
 typedef unsigned int u32;
 
@@ -20,7 +34,30 @@ static long sbi_call(long function, long a0, long a1) {
     return r_a0;
 }
 
+#ifdef KERNEL_PARAVIRTUAL
+/* A hypercall (hypercall.h): the firmware's calling convention, with a third argument. */
+static long hypercall(long number, long a0, long a1, long a2) {
+    register long r_a0 asm("a0") = a0;
+    register long r_a1 asm("a1") = a1;
+    register long r_a2 asm("a2") = a2;
+    register long r_a7 asm("a7") = number;
+    asm volatile("ecall" : "+r"(r_a0) : "r"(r_a1), "r"(r_a2), "r"(r_a7) : "memory");
+    return r_a0;
+}
+
+/* One hypercall per line instead of one firmware call per character. */
+static char console_line[128];
+static u32 console_line_length;
+static void putchar(char c) {
+    console_line[console_line_length++] = c;
+    if (c == '\n' || console_line_length == sizeof console_line) {
+        hypercall(HC_CONSOLE_WRITE, (long)console_line, console_line_length, 0);
+        console_line_length = 0;
+    }
+}
+#else
 static void putchar(char c) { sbi_call(SBI_PUTCHAR, c, 0); }
+#endif
 static void puts(const char *s) { while (*s) putchar(*s++); }
 
 /* A printf with %s, %u, %d and %x, an optional width and '-' to pad on the right: enough for
@@ -151,7 +188,20 @@ static struct process processes[NPROC];
 static struct process *current;
 static u32 ticks;   /* timer interrupts so far: drives sleep(), never printed (see the top) */
 
+#ifdef KERNEL_PARAVIRTUAL
+/* HC_RUN_USER does all of boot.S's return_to_user (satp, sfence.vma, sepc, sscratch, the
+ * registers, sret) in one call. The next trap from the process enters kernel_trap with the
+ * registers saved in p (struct process starts like struct user_context) and its cause here. */
+static struct trap_info trap_info;
+static void return_to_user(struct process *p, u32 satp) __attribute__((noreturn));
+static void return_to_user(struct process *p, u32 satp) {
+    hypercall(HC_RUN_USER, (long)p, satp, 0);
+    panic("HC_RUN_USER refused the process");
+    for (;;) {}
+}
+#else
 extern void return_to_user(struct process *p, u32 satp) __attribute__((noreturn));
+#endif
 
 static void create_process(int pid, const char *name, void (*entry)(void)) {
     struct process *p = &processes[pid - 1];
@@ -260,11 +310,16 @@ static long system_call(struct process *p) {
 
 #define TICK_INTERVAL 20000   /* mtime units: 2 ms on QEMU (10 MHz), 20000 instructions on vlab */
 
+#ifdef KERNEL_PARAVIRTUAL
+static void set_next_tick(void) { hypercall(HC_SET_TIMER_IN, TICK_INTERVAL, 0, 0); }   /* clears the event */
+#else
 static u32 read_time(void) { return csr_read(time); }
+static void set_next_tick(void) { sbi_call(SBI_SET_TIMER, read_time() + TICK_INTERVAL, 0); }   /* also clears STIP */
+#endif
 
 static void timer_tick(void) {
     ticks++;
-    sbi_call(SBI_SET_TIMER, read_time() + TICK_INTERVAL, 0);   /* also clears STIP */
+    set_next_tick();
     for (int i = 0; i < NPROC; i++)
         if (processes[i].state == SLEEPING && processes[i].wake_at_tick <= ticks) processes[i].state = RUNNABLE;
 }
@@ -285,7 +340,11 @@ static void schedule(void) {
         int all_exited = 1;
         for (int i = 0; i < NPROC; i++) if (processes[i].state != EXITED) all_exited = 0;
         if (all_exited) final_report();
+#ifdef KERNEL_PARAVIRTUAL
+        hypercall(HC_BLOCK, 0, 0, 0);   /* returns once the timer event is pending */
+#else
         while (!(csr_read(sip) & IRQ_STIP)) asm volatile("wfi");
+#endif
         timer_tick();
     }
 }
@@ -306,7 +365,11 @@ static const char *exception_name(u32 cause) {
 
 /* Every trap from U-mode ends up here (boot.S saved the registers into p). */
 void kernel_trap(struct process *p) {
+#ifdef KERNEL_PARAVIRTUAL
+    u32 cause = trap_info.cause;
+#else
     u32 cause = csr_read(scause);
+#endif
     if (cause == (0x80000000u | 5)) {         /* supervisor timer: the time slice is over */
         timer_tick();
     } else if (cause == 8) {                  /* ECALL from U-mode */
@@ -316,7 +379,11 @@ void kernel_trap(struct process *p) {
         char line[80], *q = line;
         const char *parts[] = { "killed: ", exception_name(cause), " at address 0x", 0 };
         for (int i = 0; parts[i]; i++) for (const char *s = parts[i]; *s; s++) *q++ = *s;
+#ifdef KERNEL_PARAVIRTUAL
+        u32 address = trap_info.value;
+#else
         u32 address = csr_read(stval);
+#endif
         for (int shift = 28; shift >= 0; shift -= 4) *q++ = "0123456789abcdef"[(address >> shift) & 15];
         *q++ = '\n', *q = 0;
         append_output(p, line);
@@ -328,10 +395,48 @@ void kernel_trap(struct process *p) {
     schedule();
 }
 
+#ifndef KERNEL_PARAVIRTUAL   /* (the para-virtual kernel's own faults stop in the firmware or VMM) */
 void kernel_fault(void) {
     print("kernel trap: scause 0x%x sepc 0x%x stval 0x%x\n", csr_read(scause), csr_read(sepc), csr_read(stval));
     panic("trap in the kernel");
 }
+#endif
+
+#ifdef KERNEL_POPIE
+/* ---------------------------------------------------------------- critical sections (kernel-bt.elf) */
+
+/* This build takes timer interrupts in S-mode while it sets up the processes, and timer_tick()
+ * walks the process table, so building a process is a critical section: interrupts off, then
+ * back to what they were. Like x86's "pushf; cli ... popf", it saves sstatus and restores SIE
+ * with vlab.popie, which reads the SIE bit of a status image (GNU as has no mnemonic for it:
+ * custom-0, rd = 0, funct3 = 0, imm = 0). Deprivileged, vlab.popie does nothing and traps
+ * nowhere, so interrupts stay on; kernel_interrupt() notices and prints a BUG line. */
+#define SSTATUS_SIE (1u << 1)
+static void popie(u32 status) { asm volatile(".insn i CUSTOM_0, 0, zero, %0, 0" :: "r"(status) : "memory"); }
+static volatile int in_critical_section;   /* volatile: kernel_interrupt reads it between any two instructions */
+
+static u32 critical_section_begin(void) {
+    u32 saved = csr_read(sstatus);
+    popie(saved & ~SSTATUS_SIE);
+    in_critical_section = 1;
+    return saved;
+}
+
+static void critical_section_end(u32 saved) {
+    in_critical_section = 0;
+    popie(saved);   /* a tick that came meanwhile is taken right here */
+}
+
+/* An interrupt (or a fault) taken in S-mode; boot.S saved the caller-saved registers and SRETs
+ * after this returns. */
+void kernel_interrupt(void) {
+    u32 cause = csr_read(scause);
+    if (cause != (0x80000000u | 5)) kernel_fault();   /* an exception in the kernel: a bug */
+    if (in_critical_section)
+        print("kernel: BUG: timer interrupt inside a critical section at 0x%x (interrupts were not disabled)\n", csr_read(sepc));
+    timer_tick();
+}
+#endif
 
 /* ---------------------------------------------------------------- start and finish */
 
@@ -358,18 +463,41 @@ void kernel_main(void) {
     puts("kernel: booted in S-mode\n");
     static u32 kernel_root[1024] __attribute__((aligned(PAGE_SIZE)));
     map_kernel(kernel_root);
+#ifdef KERNEL_PARAVIRTUAL
+    hypercall(HC_SET_PAGE_TABLE, SATP_SV32 | (u32)kernel_root >> 12, 0, 0);   /* satp + sfence.vma */
+#else
     csr_write(satp, SATP_SV32 | (u32)kernel_root >> 12);
     asm volatile("sfence.vma");
+#endif
     puts("kernel: Sv32 paging on\n");
 
+#ifdef KERNEL_POPIE
+    /* Interrupts on while the processes are built (the ticks only count: nobody sleeps yet). */
+    set_next_tick();
+    csr_set(sie, IRQ_STIP);
+    csr_set(sstatus, SSTATUS_SIE);
+    u32 saved = critical_section_begin(); create_process(1, "primes", primes); critical_section_end(saved);
+    saved = critical_section_begin(); create_process(2, "sleeper", sleeper); critical_section_end(saved);
+    saved = critical_section_begin(); create_process(3, "collatz", collatz); critical_section_end(saved);
+    saved = critical_section_begin(); create_process(4, "intruder", intruder); critical_section_end(saved);
+    csr_clear(sstatus, SSTATUS_SIE);   /* from here on as kernel.elf: never interrupted in S-mode */
+#else
     create_process(1, "primes", primes);
     create_process(2, "sleeper", sleeper);
     create_process(3, "collatz", collatz);
     create_process(4, "intruder", intruder);
+#endif
     print("kernel: %u processes, user programs at 0x%x, stacks at 0x%x\n", NPROC, USER_CODE, USER_STACK);
 
+#ifdef KERNEL_PARAVIRTUAL
+    /* Where traps from the processes go: kernel_trap, on the kernel stack, cause in trap_info. */
+    extern char kernel_stack_top[];
+    hypercall(HC_SET_TRAP_ENTRY, (long)kernel_trap, (long)kernel_stack_top, (long)&trap_info);
+    set_next_tick();
+#else
     csr_clear(sstatus, 1u << 8);   /* SPP = 0: SRET enters U-mode */
     csr_set(sie, IRQ_STIP);        /* timer ticks interrupt U-mode (in S-mode we poll, see schedule) */
-    sbi_call(SBI_SET_TIMER, read_time() + TICK_INTERVAL, 0);
+    set_next_tick();
+#endif
     schedule();
 }
