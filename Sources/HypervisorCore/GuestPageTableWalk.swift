@@ -34,10 +34,15 @@ public struct TranslationRegime: Hashable, Sendable {
     public init(_ vcpu: VirtualCPU, for access: GuestAccess) {
         let privilege = access == .fetch ? vcpu.privilege : vcpu.dataPrivilege
         self.privilege = privilege
-        satp = vcpu.csrs.satp
-        bare = privilege == .machine || satp >> 31 == 0
-        sum = vcpu.csrs.mstatus & StatusBits.sum != 0
-        mxr = vcpu.csrs.mstatus & StatusBits.mxr != 0
+        let bare = privilege == .machine || vcpu.csrs.satp >> 31 == 0
+        self.bare = bare
+        // Every bare regime translates alike (guest-virtual = guest-physical, everything allowed),
+        // so they share one key, and one shadow table: the firmware and a kernel without paging
+        // switch between them without a TLB flush.
+        satp = bare ? 0 : vcpu.csrs.satp
+        if bare { self.privilege = .machine }
+        sum = !bare && vcpu.csrs.mstatus & StatusBits.sum != 0
+        mxr = !bare && vcpu.csrs.mstatus & StatusBits.mxr != 0
     }
 }
 

@@ -43,6 +43,7 @@ public final class ShadowPageTables {
     public let frames: [UInt32]
     private var nextFrame = 0
     private var tables: [View: Table] = [:]
+    private var mappedSinceFlush = true
     /// How often every view was thrown away (SFENCE.VMA, satp writes, a full pool).
     public private(set) var flushes = 0
     /// Shadow entries written.
@@ -57,6 +58,15 @@ public final class ShadowPageTables {
 
     /// Throws every shadow table away. The hart's TLB is flushed too, since it caches them.
     public func flush() {
+        // Nothing mapped since the last flush (the kernel's `csrw satp` then `sfence.vma`): the
+        // tables are empty, and the hart's TLB never caches a failed walk, so there is nothing to drop.
+        guard mappedSinceFlush else { return }
+        reset()
+    }
+
+    /// Drops every table and reclaims the whole pool (also when the pool runs out).
+    private func reset() {
+        mappedSinceFlush = false
         tables.removeAll(keepingCapacity: true)
         nextFrame = 0
         flushes += 1
@@ -66,7 +76,7 @@ public final class ShadowPageTables {
     /// The `satp` value that makes the hart use `view`'s table (allocating an empty one if needed).
     public func satp(for view: View) -> UInt32 {
         guard let table = table(for: view) else {
-            flush()
+            reset()
             return satp(for: view)
         }
         return 0x8000_0000 | table.root >> 12
@@ -78,7 +88,7 @@ public final class ShadowPageTables {
     public func map(_ virtualAddress: UInt32, to machineFrame: UInt32, in view: View,
                     readable: Bool, writable: Bool, executable: Bool) {
         guard readable || executable else { return }
-        if frames.count - nextFrame < 2 && tables[view]?.secondLevel[virtualAddress >> 22] == nil { flush() }
+        if frames.count - nextFrame < 2 && tables[view]?.secondLevel[virtualAddress >> 22] == nil { reset() }
         guard var table = table(for: view) else { return }
         let index = virtualAddress >> 22
         let second: UInt32
@@ -96,6 +106,7 @@ public final class ShadowPageTables {
         if writable && readable { pte |= 0x4 | 0x80 }
         if executable { pte |= 0x8 }
         writeWord(second + (virtualAddress >> 12 & 0x3FF) * 4, pte)
+        mappedSinceFlush = true
         fills += 1
     }
 

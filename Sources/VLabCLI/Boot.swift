@@ -23,7 +23,8 @@ extension VLab {
         var ram: Int = 128
 
         @Option(help: ArgumentHelp("Run the image as a guest of VirtLab's VMM in this mode: \(VMMMode.allCases.map(\.rawValue).joined(separator: ", ")). "
-                                   + "Without an image, boots the shipped teaching kernel built for the mode.", valueName: "mode"))
+                                   + "Without an image, boots the shipped teaching kernel built for the mode. With --stats: exits by reason "
+                                   + "and the overhead against the same image run bare.", valueName: "mode"))
         var vmm: VMMMode?
 
         @Option(help: ArgumentHelp("With --vmm: run N copies of the image as domains on one hart, each with --ram MiB; "
