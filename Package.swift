@@ -36,6 +36,7 @@ let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
     "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
     "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
     "03": ("03-trap-and-emulate", ["HypervisorCore", "Machine", "RISCV"]),
+    "04": ("04-sensitive-instructions", ["HypervisorCore", "Machine", "RISCV"]),
 ]
 
 var labTargets: [Target] = []

@@ -122,9 +122,6 @@ public enum BareMachineOracle {
         var guestConsole: [UInt8] = []
         var bareStop: StopReason? = nil
 
-        /// Frames the VMM keeps for the guest's shadow page tables, below the guest's allotment.
-        static let shadowFrames = 256
-
         init(_ run: Run, handler: any ExitHandler, attach: (VirtualMachine) -> Void) throws {
             var bareConfiguration = MachineConfiguration()
             bareConfiguration.ramSize = Int(run.memorySize)
@@ -134,23 +131,14 @@ public enum BareMachineOracle {
             bare = try Machine(configuration: bareConfiguration)
             try bare.load(run.image)
 
-            var hostConfiguration = MachineConfiguration()
-            hostConfiguration.interceptUserTraps = true
-            hostConfiguration.engine = run.engine
-            hostConfiguration.ramSize = Pair.shadowFrames * 4096 + Int(run.memorySize)
-            run.machineOptions(&hostConfiguration)
-            let host = try Machine(configuration: hostConfiguration)
-            host.console = .silent
-            var allocator = MachineFrameAllocator(ramSize: hostConfiguration.ramSize)
-            let shadow = try allocator.allocate(Pair.shadowFrames, for: "\(run.name) shadow tables")
-            let frames = try allocator.allocate(Int(run.memorySize / 4096), for: "\(run.name) memory")
+            var host = MachineConfiguration()
+            host.engine = run.engine
+            run.machineOptions(&host)
             var guest = GuestConfiguration()
             guest.name = run.name
             guest.memorySize = run.memorySize
             guest.instructionsPerTimerTick = run.instructionsPerTimerTick
-            vm = try VirtualMachine(configuration: guest, machine: host, memoryFrames: frames, shadowFrames: shadow,
-                                    console: .silent, handler: handler)
-            try vm.load(run.image)
+            vm = try VirtualMachine.hostingOne(guest, image: run.image, machine: host, console: .silent, handler: handler)
             bare.console = ConsoleIO(write: { [unowned self] in bareConsole.append($0) })
             vm.devices.uart.console = ConsoleIO(write: { [unowned self] in guestConsole.append($0) })
             attach(vm)
