@@ -257,7 +257,7 @@ public enum BareMachineOracle {
             lines.append("  (a trap or interrupt taken in this step shows as a different pc, privilege, xcause or xepc)")
         }
         lines.append("  expected (bare machine): " + differences.map { "\($0.0) = \($0.1)" }.joined(separator: ", "))
-        lines.append("  actual (your handler):   " + differences.map { "\($0.0) = \($0.2)" }.joined(separator: ", "))
+        lines.append("  actual (under the VMM):  " + differences.map { "\($0.0) = \($0.2)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 
