@@ -126,7 +126,10 @@ let popieT1 = String(TeachingExtension.popieWord(source: Register(6)), radix: 16
         vm.hypercalls = host
         let result = vm.run()
         let todo = host.unfinished.summary.map { "\nYour host reached these TODOs:\n\($0)" } ?? ""
-        #expect(result == .exited(code: 0), "the guest ended with \(result) (exit code 3: an ECALL reached the guest's M-mode, i.e. it was not served as a hypercall)\(todo)")
+        guard result == .exited(code: 0) else {
+            Issue.record("the guest ended with \(result) (exit code 3: an ECALL reached the guest's M-mode, i.e. it was not served as a hypercall); console so far: \(String(decoding: console, as: UTF8.self).debugDescription)\(todo)")
+            return
+        }
         #expect(String(decoding: console, as: UTF8.self) == "hello\n!", "console: \(String(decoding: console, as: UTF8.self).debugDescription)\(todo)")
         let r = vm.vcpu.registers
         #expect(Int32(bitPattern: r[18]) == 6, "console_write returns the length written")
