@@ -37,6 +37,8 @@ let strict: [SwiftSetting] = [
 let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
     "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
     "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
+    "03": ("03-trap-and-emulate", ["HypervisorCore", "Machine", "RISCV"]),
+    "04": ("04-sensitive-instructions", ["HypervisorCore", "Machine", "RISCV"]),
     // The runtime's vocabulary and syscall shim, never Containers (the reference answers).
     "07": ("07-containers", ["CContainers", "ContainerSupport"]),
 ]

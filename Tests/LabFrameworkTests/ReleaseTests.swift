@@ -41,7 +41,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func committedSkeletonsMatchTheSolutions() throws {
         let drifts = try LabRelease.drift(root: repositoryRoot)
         #expect(drifts.isEmpty, "\(drifts.map(\.description).joined(separator: "\n"))")
-        #expect(try LabRelease.labs(root: repositoryRoot).map(\.slug) == ["01-isa-interpreter", "02-binary-translation", "07-containers"])
+        #expect(try LabRelease.labs(root: repositoryRoot).map(\.slug) == ["01-isa-interpreter", "02-binary-translation", "03-trap-and-emulate", "04-sensitive-instructions", "07-containers"])
     }
 
     /// Every solution region of a lab that has functions to write carries a stub, so the
@@ -67,6 +67,24 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }.joined(separator: "\n")
         let shipped = lab02.split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("//") }.joined(separator: "\n")
         #expect(shipped == answer)
+    }
+
+    /// Lab 04 ships the Lab 03 reference handler, and both labs ship the same support files.
+    @Test func labFourShipsTheLabThreeHandler() throws {
+        func solution(_ path: String) throws -> String {
+            try String(contentsOf: repositoryRoot.appendingPathComponent("Grader/Solutions/\(path)"), encoding: .utf8)
+        }
+        let answer = try solution("03-trap-and-emulate/Sources/Lab03/TrapAndEmulateHandler.swift")
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+                let trimmed = line.drop { $0 == " " }
+                return !trimmed.hasPrefix(LabRelease.beginMarker) && !trimmed.hasPrefix(LabRelease.endMarker) && !trimmed.hasPrefix(LabRelease.stubPrefix)
+            }.joined(separator: "\n")
+        let shipped = try solution("04-sensitive-instructions/Sources/Lab04/TrapAndEmulateHandler.swift")
+            .split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("//") }.joined(separator: "\n")
+        #expect(shipped == answer)
+        for file in ["BareMachineOracle.swift", "NotImplemented.swift"] {
+            #expect(try solution("03-trap-and-emulate/Sources/Lab03/\(file)") == solution("04-sensitive-instructions/Sources/Lab04/\(file)"), "\(file)")
+        }
     }
 
     @Test func releaseCheckCommandPasses() throws {
@@ -111,7 +129,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         return (files, tests)
     }
 
-    @Test(arguments: ["01-isa-interpreter", "02-binary-translation", "07-containers"])
+    @Test(arguments: ["01-isa-interpreter", "02-binary-translation", "03-trap-and-emulate", "04-sensitive-instructions", "07-containers"])
     func filtersNameExistingSuites(_ slug: String) throws {
         let rubric = try RubricTests.read(slug)
         let number = String(slug.prefix(2))
