@@ -103,8 +103,15 @@ public final class Grader: Sendable {
         }
 
         let buildStarted = Date()
+        // SwiftPM locks a build folder with a file in TMPDIR named after the folder's path. Every workspace is
+        // mounted at the same path, so with the shared /tmp every concurrent build (other jobs, other graders)
+        // waited for that one lock; a TMPDIR inside the workspace gives each workspace its own.
+        var buildEnvironment = warmBuild.buildEnvironment
+        let privateTemporary = workspace + "/.build/vlab-tmp"
+        try? FileManager.default.createDirectory(atPath: privateTemporary, withIntermediateDirectories: true)
+        buildEnvironment["TMPDIR"] = sandbox.workspacePath(for: workspace) + "/.build/vlab-tmp"
         let buildCommand = SandboxedCommand(
-            arguments: [swiftExecutable(), "build", "--build-tests"], environment: warmBuild.buildEnvironment,
+            arguments: [swiftExecutable(), "build", "--build-tests"], environment: buildEnvironment,
             workspace: workspace, workspaceReadOnly: false, scratch: nil, hiddenDirectories: hidden,
             isolateNetwork: true, limits: SandboxLimits(wallTime: 900))
         let build = try sandbox.run(buildCommand, name: "vlab-build-\(UUID().uuidString)")

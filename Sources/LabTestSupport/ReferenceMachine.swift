@@ -1,3 +1,4 @@
+import Glibc
 import LabSupport
 import Machine
 import RISCV
@@ -48,6 +49,9 @@ public final class ReferenceMachine {
         // V, R, W, X, U, A, D: every page readable, writable, executable by the user, as in the lab machine.
         let leafFlags: UInt32 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x80
         for region in regions {
+            // One copy of the region; only its non-zero pages are written (the frames start zeroed).
+            // `memcmp` against a zero page: a byte loop over megabytes of heap is slow in a debug build.
+            let contents = memory.contents(of: region)
             var page = region.base
             while UInt64(page) < region.end {
                 let upper = page >> 22
@@ -64,8 +68,9 @@ public final class ReferenceMachine {
                 nextFrame += 4096
                 try writeWord((frame >> 12) << 10 | leafFlags, at: table + (page >> 12 & 0x3FF) * 4)
                 frames[page >> 12] = frame
-                if let bytes = memory.read(page, count: 4096), bytes.contains(where: { $0 != 0 }) {
-                    do { try machine.writePhysical(frame, bytes) } catch { throw LabError("reference machine: \(error)") }
+                let offset = Int(page - region.base)
+                if !ReferenceMachine.isZeroPage(contents, at: offset) {
+                    do { try machine.writePhysical(frame, Array(contents[offset..<offset + 4096])) } catch { throw LabError("reference machine: \(error)") }
                 }
                 page &+= 4096
             }
@@ -74,6 +79,16 @@ public final class ReferenceMachine {
         machine.privilege = .user
         for number in 1..<32 { machine.setRegister(Register(UInt8(number)), hart[Register(UInt8(number))]) }
         machine.pc = hart.pc
+    }
+
+    private static let zeroPage = [UInt8](repeating: 0, count: 4096)
+
+    /// Whether the 4096 bytes at `offset` are all zero.
+    private static func isZeroPage(_ bytes: [UInt8], at offset: Int) -> Bool {
+        guard offset >= 0, offset + 4096 <= bytes.count else { return false }
+        return bytes.withUnsafeBytes { raw in
+            zeroPage.withUnsafeBytes { zero in memcmp(raw.baseAddress! + offset, zero.baseAddress!, 4096) == 0 }
+        }
     }
 
     /// A reference for a lab machine in its current state.

@@ -10,7 +10,10 @@ func check(_ testCase: InstructionCase, sourceLocation: SourceLocation = #_sourc
     }
 }
 
-func checkProgram(_ program: GuestProgram, maxInstructions: UInt64 = 50_000_000, sourceLocation: SourceLocation = #_sourceLocation) -> DifferentialResult {
+/// Runs a program in lock-step with the reference; the run ends at the first divergence.
+/// The default cap is ten times the longest of these programs (heap.elf, 876,138 instructions):
+/// it only matters if a program never ends, and then it bounds the test's time.
+func checkProgram(_ program: GuestProgram, maxInstructions: UInt64 = 10_000_000, sourceLocation: SourceLocation = #_sourceLocation) -> DifferentialResult {
     let result = LockStep.run(program, executor: Executor(), maxInstructions: maxInstructions)
     if let failure = Explain.failure(result) { Issue.record(Comment(rawValue: failure), sourceLocation: sourceLocation) }
     return result
