@@ -11,7 +11,10 @@
 //   HypervisorCore  the VMM framework: virtual CPU, guest memory (p2m), shadow page tables, emulated
 //                   devices, exit accounting, and the protocols Labs 03/04 implement (ExitHandler, ...)
 //   Hypervisor      the reference answers to those protocols, the VMM modes and the facade vlab calls
-//   SplitIO         Xen-style split drivers: shared rings, grant tables, event channels, block backend
+//   SplitIOSupport  the split-driver protocol a backend is built on: guest memory, grant tables, event
+//                   channels, the shared ring layout and frontend half, blkif, raw disk images, the frontend
+//   SplitIO         Xen-style split drivers: the backend ring half, the block backend, domains, emulated
+//                   and direct I/O (re-exports SplitIOSupport)
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
@@ -32,10 +35,12 @@ let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
-/// The labs: folder name, and the modules a lab's own code may import.
-let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
-    "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
-    "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
+/// The labs: folder name, the modules a lab's own code may import, and what its tests need besides
+/// the lab harness (the reference a hidden test compares against).
+let labs: [String: (slug: String, dependencies: [Target.Dependency], testDependencies: [Target.Dependency])] = [
+    "01": ("01-isa-interpreter", ["RISCV", "LabSupport"], []),
+    "02": ("02-binary-translation", ["RISCV", "LabSupport"], []),
+    "06": ("06-split-driver-io", ["SplitIOSupport", "LabSupport"], ["SplitIOSupport", "SplitIO"]),
 ]
 
 var labTargets: [Target] = []
@@ -49,6 +54,7 @@ if let number = environment["VLAB_LAB"], let lab = labs[number] {
         sources = override.hasPrefix(root) ? String(override.dropFirst(root.count)) : override
     }
     let testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
+        + lab.testDependencies
     labTargets.append(.target(name: module, dependencies: lab.dependencies, path: sources, swiftSettings: strict))
     labTargets.append(.testTarget(name: "\(module)PublicTests", dependencies: testDependencies,
                                   path: "Labs/\(lab.slug)/Tests/\(module)PublicTests", swiftSettings: strict))
@@ -91,7 +97,9 @@ let package = Package(
             resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
         // The students' guide to the split-driver model lives beside the code it explains.
-        .target(name: "SplitIO", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
+        // What a block backend is built on; Lab 06 depends on this alone, never on SplitIO's backend.
+        .target(name: "SplitIOSupport", swiftSettings: strict),
+        .target(name: "SplitIO", dependencies: ["SplitIOSupport", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
         .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
@@ -99,7 +107,7 @@ let package = Package(
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
-        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "SplitIOSupport", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"],
                     swiftSettings: strict),
