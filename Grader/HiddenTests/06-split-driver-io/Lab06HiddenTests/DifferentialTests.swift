@@ -23,7 +23,7 @@ import Testing
         var completions = [[BlockFrontend.Completion]](repeating: [], count: frontends)
         for _ in 0..<rounds {
             for (index, front) in connected.map(\.frontend).enumerated() {
-                for _ in 0..<Int(generator.next() % 5) where front.outstandingCount < 20 {
+                for _ in 0..<Int(generator.next() % 5) where front.outstandingCount < 8 {  // at most 2 pages each: 22 buffer pages
                     // Mostly inside the 96-sector disk, sometimes running past its end.
                     let count = Int(1 + generator.next() % 12)
                     let sector = generator.next() % 100
