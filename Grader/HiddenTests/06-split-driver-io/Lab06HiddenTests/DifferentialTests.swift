@@ -116,6 +116,8 @@ import Testing
         let yours = try run(.student), reference = try run(.reference)
         #expect(yours.statuses == reference.statuses)
         #expect(firstDifference(yours.image, reference.image) == nil, "disk")
-        #expect(yours.pages == reference.pages, "the frontend's pages")
+        for (index, (mine, theirs)) in zip(yours.pages, reference.pages).enumerated() {
+            #expect(firstDifference(mine, theirs) == nil, "the frontend's page \(index)")
+        }
     }
 }
