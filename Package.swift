@@ -15,6 +15,7 @@
 //                   channels, the shared ring layout and frontend half, blkif, raw disk images, the frontend
 //   SplitIO         Xen-style split drivers: the backend ring half, the block backend, domains, emulated
 //                   and direct I/O (re-exports SplitIOSupport)
+//   ContainerSupport the container runtime's vocabulary: configuration, errors, syscall wrappers, step protocols
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
 //   VLabCLI         every `vlab` command, as a library the tests call
@@ -35,12 +36,16 @@ let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
-/// The labs: folder name, the modules a lab's own code may import, and what its tests need besides
-/// the lab harness (the reference a hidden test compares against).
-let labs: [String: (slug: String, dependencies: [Target.Dependency], testDependencies: [Target.Dependency])] = [
-    "01": ("01-isa-interpreter", ["RISCV", "LabSupport"], []),
-    "02": ("02-binary-translation", ["RISCV", "LabSupport"], []),
-    "06": ("06-split-driver-io", ["SplitIOSupport", "LabSupport"], ["SplitIOSupport", "SplitIO"]),
+/// The labs: folder name, and the modules a lab's own code may import.
+let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
+    "01": ("01-isa-interpreter", ["RISCV", "LabSupport"]),
+    "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
+    "03": ("03-trap-and-emulate", ["HypervisorCore", "Machine", "RISCV"]),
+    "04": ("04-sensitive-instructions", ["HypervisorCore", "Machine", "RISCV"]),
+    // The split-driver protocol (SplitIOSupport), never SplitIO (whose BlockBackend is the answer).
+    "06": ("06-split-driver-io", ["SplitIOSupport", "LabSupport"]),
+    // The runtime's vocabulary and syscall shim, never Containers (the reference answers).
+    "07": ("07-containers", ["CContainers", "ContainerSupport"]),
 ]
 
 var labTargets: [Target] = []
@@ -53,9 +58,19 @@ if let number = environment["VLAB_LAB"], let lab = labs[number] {
         let root = Context.packageDirectory.hasSuffix("/") ? Context.packageDirectory : Context.packageDirectory + "/"
         sources = override.hasPrefix(root) ? String(override.dropFirst(root.count)) : override
     }
-    let testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
-        + lab.testDependencies
+    var testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
     labTargets.append(.target(name: module, dependencies: lab.dependencies, path: sources, swiftSettings: strict))
+    if number == "06" {
+        // The hidden tests compare with the reference backend.
+        testDependencies += ["SplitIOSupport", "SplitIO"]
+    }
+    if number == "07" {
+        // The container init that runs the student's steps: the runtime re-executes it inside the
+        // new namespaces. It, and the tests, may use Containers; the lab target may not.
+        labTargets.append(.executableTarget(name: "Lab07Init", dependencies: [.target(name: module), "Containers"],
+                                            path: "Labs/\(lab.slug)/Sources/Lab07Init", swiftSettings: strict))
+        testDependencies += ["Containers", "ContainerSupport", .target(name: "Lab07Init")]
+    }
     labTargets.append(.testTarget(name: "\(module)PublicTests", dependencies: testDependencies,
                                   path: "Labs/\(lab.slug)/Tests/\(module)PublicTests", swiftSettings: strict))
     if environment["VLAB_HIDDEN_TESTS"] == "1" {
@@ -82,7 +97,7 @@ let package = Package(
         .target(name: "LabSupport", dependencies: ["RISCV"], swiftSettings: strict),
         .target(name: "LabTestSupport", dependencies: ["LabSupport", "Machine", "RISCV"], swiftSettings: strict),
         // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
-        .target(name: "Grading", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "Grading", dependencies: ["Yams", "Containers"], swiftSettings: strict),
         // The VMM framework (what a lab may build on) and, separately, the reference answers: a lab
         // target that depends on HypervisorCore alone cannot call the reference.
         .target(name: "HypervisorCore", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
@@ -101,8 +116,13 @@ let package = Package(
         .target(name: "SplitIOSupport", swiftSettings: strict),
         .target(name: "SplitIO", dependencies: ["SplitIOSupport", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
-        .target(name: "Containers", dependencies: ["CContainers"], swiftSettings: strict),
+        // What a container runtime is made of but not how to make one: the configuration, the errors, the
+        // syscall wrappers, the cgroup layout and the three step protocols. Lab 07 builds on this, not on Containers.
+        .target(name: "ContainerSupport", dependencies: ["CContainers"], swiftSettings: strict),
+        .target(name: "Containers", dependencies: ["CContainers", "ContainerSupport"], swiftSettings: strict),
         .executableTarget(name: "vlab", dependencies: ["VLabCLI"], swiftSettings: strict),
+        // The container init (`ContainerInit.main`), small so that a container starts fast.
+        .executableTarget(name: "vlab-init", dependencies: ["Containers"], swiftSettings: strict),
 
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),

@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -143,6 +144,18 @@ int vlab_close_range(unsigned int first, unsigned int last, int cloexec) {
     RETRY(syscall(SYS_close_range, first, last, cloexec ? CLOSE_RANGE_CLOEXEC : 0));
 }
 
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+// struct mount_attr from linux/mount.h, spelled out for older headers.
+struct vlab_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+int vlab_make_readonly_recursive(const char *path) {
+    struct vlab_mount_attr attr = {0x00000001 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+    RETRY(syscall(SYS_mount_setattr, AT_FDCWD, path, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr));
+}
+
 int vlab_capbset_drop(int cap) { RETRY(prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)); }
 
 int vlab_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
@@ -213,6 +226,11 @@ int vlab_loopback_up(void) {
 
 int vlab_pipe(int fds[2]) { RETRY(pipe2(fds, O_CLOEXEC)); }
 int vlab_pidfd_open(pid_t pid) { RETRY(syscall(SYS_pidfd_open, pid, 0)); }
+
+int vlab_is_tmpfs(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 && info.f_type == 0x01021994 /* TMPFS_MAGIC */ ? 1 : 0;
+}
 
 int vlab_is_directory(const char *path) {
     struct stat info;

@@ -1,3 +1,4 @@
+import ContainerSupport
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

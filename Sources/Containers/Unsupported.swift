@@ -1,4 +1,5 @@
 #if !os(Linux)
+import ContainerSupport
 // Containers are made of Linux kernel features (namespaces, pivot_root, overlayfs,
 // cgroups). Elsewhere the module still compiles, so the rest of VirtLab builds, and every
 // entry point says clearly why it cannot work.
@@ -15,14 +16,6 @@ public struct EscapeAttempt: Sendable, Codable, Equatable {
     public var explanation: String
     public var errno: String?
     public static let classic: Set<String> = []
-}
-
-public struct LimitsUsage: Sendable, Codable, Equatable {
-    public var oomKills: Int?
-    public var memoryPeakBytes: UInt64?
-    public var pidsLimitHits: Int?
-    public var cpuThrottledPeriods: Int?
-    public var cpuUsageMicroseconds: UInt64?
 }
 
 public struct ContainerExit: Sendable {

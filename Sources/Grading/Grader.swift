@@ -162,7 +162,8 @@ public final class Grader: Sendable {
                         "--event-stream-output-path", inside + "/events/events.jsonl", "--event-stream-version", "0"],
             environment: environment, workspace: workspace, workspaceReadOnly: true, scratch: scratch,
             hiddenDirectories: hidden, isolateNetwork: true,
-            limits: SandboxLimits(wallTime: test.timeout, memoryBytes: test.memoryBytes, maxProcesses: test.maxProcesses))
+            limits: SandboxLimits(wallTime: test.timeout, memoryBytes: test.memoryBytes, maxProcesses: test.maxProcesses),
+            profile: rubric.sandbox)
         let run = try sandbox.run(command, name: "vlab-test-\(UUID().uuidString)")
         let stream = TestEventStream(contentsOf: scratch + "/events/events.jsonl")
         let verdict = Verdict(Verdict.Evidence(

@@ -48,11 +48,23 @@ public struct Trap: Equatable, Sendable, CustomStringConvertible {
     /// The pc of the trapping instruction (for an interrupt: the instruction that did not run yet).
     public var pc: UInt32
 
-    public init(cause: UInt32, value: UInt32, pc: UInt32) {
+    /// With the hypervisor extension: the trap was taken from V=1 (a guest in VS- or VU-mode).
+    public var fromGuest: Bool = false
+    /// With the hypervisor extension: the `htval` value, the guest-physical address shifted right
+    /// by 2 for a guest-page fault (causes 20, 21, 23), otherwise 0.
+    public var htval: UInt32 = 0
+
+    public init(cause: UInt32, value: UInt32, pc: UInt32, fromGuest: Bool = false, htval: UInt32 = 0) {
         self.cause = cause
         self.value = value
         self.pc = pc
+        self.fromGuest = fromGuest
+        self.htval = htval
     }
+
+    /// The full guest-physical address of a guest-page fault: `htval` gives bits 33:2, and the
+    /// low two bits equal those of the guest virtual address in `value` (pages are 4 KiB).
+    public var guestPhysicalAddress: UInt64 { UInt64(htval) << 2 | UInt64(value & 3) }
 
     public var isInterrupt: Bool { cause & 0x8000_0000 != 0 }
 
@@ -69,7 +81,11 @@ public struct Trap: Equatable, Sendable, CustomStringConvertible {
             case 3: return "machine software interrupt"
             case 5: return "supervisor timer interrupt"
             case 7: return "machine timer interrupt"
+            case 2: return "virtual supervisor software interrupt"
+            case 6: return "virtual supervisor timer interrupt"
             case 9: return "supervisor external interrupt"
+            case 10: return "virtual supervisor external interrupt"
+            case 12: return "supervisor guest external interrupt"
             case 11: return "machine external interrupt"
             default: return "interrupt \(code)"
             }
@@ -85,10 +101,15 @@ public struct Trap: Equatable, Sendable, CustomStringConvertible {
         case 7: return "store/AMO access fault"
         case 8: return "environment call from U-mode"
         case 9: return "environment call from S-mode"
+        case 10: return "environment call from VS-mode"
         case 11: return "environment call from M-mode"
         case 12: return "instruction page fault"
         case 13: return "load page fault"
         case 15: return "store/AMO page fault"
+        case 20: return "instruction guest-page fault"
+        case 21: return "load guest-page fault"
+        case 22: return "virtual instruction"
+        case 23: return "store/AMO guest-page fault"
         default: return "exception \(code)"
         }
     }

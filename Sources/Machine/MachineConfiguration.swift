@@ -24,6 +24,20 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// trapping instruction, no CSR changed. The host-side "kernel" handles it and calls `run()` again.
     public var interceptUserTraps: Bool = false
 
+    /// The RISC-V hypervisor extension (privileged spec, "H" extension v1.0): misa.H, the
+    /// virtualization mode V with VS/VU-modes, the VS and hypervisor CSRs, two-stage address
+    /// translation (Sv32 over Sv32x4) and guest-page faults. Off by default: the machine is then
+    /// exactly the RV32IMA + S + U hart. See Hart/HypervisorExtension.swift.
+    public var hypervisorExtension: Bool = false
+
+    /// With `hypervisorExtension`: a trap taken from V=1 (VS- or VU-mode) that would enter
+    /// HS-mode does not. `run()` returns `.userTrap` with the trap as the hardware would have
+    /// reported it (`Trap.fromGuest` set, `Trap.htval` the guest-physical address >> 2 of a
+    /// guest-page fault) and the hart untouched: V is still 1, pc is the trapping instruction,
+    /// no CSR changed. A VMM written in Swift handles it as a VM exit and calls `run()` again.
+    /// Traps the guest delegated to itself (hedeleg/hideleg) and traps to M-mode are taken as usual.
+    public var interceptGuestTraps: Bool = false
+
     /// Which engine moves the hart forward. Both produce bit-for-bit the same architectural effects
     /// (registers, memory, CSRs, traps, interrupt timing in retired instructions); they differ in speed.
     public var engine: ExecutionEngineKind = .translator

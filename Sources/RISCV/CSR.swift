@@ -20,6 +20,34 @@ public enum CSR {
     public static let stval: UInt16 = 0x143
     public static let sip: UInt16 = 0x144
     public static let satp: UInt16 = 0x180
+    // Hypervisor and virtual supervisor (the H extension)
+    public static let vsstatus: UInt16 = 0x200
+    public static let vsie: UInt16 = 0x204
+    public static let vstvec: UInt16 = 0x205
+    public static let vsscratch: UInt16 = 0x240
+    public static let vsepc: UInt16 = 0x241
+    public static let vscause: UInt16 = 0x242
+    public static let vstval: UInt16 = 0x243
+    public static let vsip: UInt16 = 0x244
+    public static let vsatp: UInt16 = 0x280
+    public static let hstatus: UInt16 = 0x600
+    public static let hedeleg: UInt16 = 0x602
+    public static let hideleg: UInt16 = 0x603
+    public static let hie: UInt16 = 0x604
+    public static let hcounteren: UInt16 = 0x606
+    public static let hgeie: UInt16 = 0x607
+    public static let henvcfg: UInt16 = 0x60A
+    /// `hedelegh` (bits 63:32 of hedeleg on RV32): GNU objdump 2.40 has no name for it.
+    public static let hedelegh: UInt16 = 0x612
+    public static let henvcfgh: UInt16 = 0x61A
+    public static let htval: UInt16 = 0x643
+    public static let hip: UInt16 = 0x644
+    public static let hvip: UInt16 = 0x645
+    public static let htinst: UInt16 = 0x64A
+    public static let hgatp: UInt16 = 0x680
+    public static let hgeip: UInt16 = 0xE12
+    public static let mtinst: UInt16 = 0x34A
+    public static let mtval2: UInt16 = 0x34B
     // Machine
     public static let mvendorid: UInt16 = 0xF11
     public static let marchid: UInt16 = 0xF12
@@ -58,6 +86,12 @@ public enum CSR {
             sstatus: "sstatus", sie: "sie", stvec: "stvec", scounteren: "scounteren",
             senvcfg: "senvcfg", sscratch: "sscratch", sepc: "sepc", scause: "scause",
             stval: "stval", sip: "sip", satp: "satp",
+            vsstatus: "vsstatus", vsie: "vsie", vstvec: "vstvec", vsscratch: "vsscratch",
+            vsepc: "vsepc", vscause: "vscause", vstval: "vstval", vsip: "vsip", vsatp: "vsatp",
+            hstatus: "hstatus", hedeleg: "hedeleg", hideleg: "hideleg", hie: "hie",
+            hcounteren: "hcounteren", hgeie: "hgeie", henvcfg: "henvcfg",
+            henvcfgh: "henvcfgh", htval: "htval", hip: "hip", hvip: "hvip", htinst: "htinst",
+            hgatp: "hgatp", hgeip: "hgeip", mtinst: "mtinst", mtval2: "mtval2",
             mvendorid: "mvendorid", marchid: "marchid", mimpid: "mimpid", mhartid: "mhartid",
             mconfigptr: "mconfigptr",
             mstatus: "mstatus", misa: "misa", medeleg: "medeleg", mideleg: "mideleg",

@@ -52,6 +52,8 @@ import Testing
             rm -f tests.swift 2>/dev/null; echo x > new-file 2>/dev/null || echo "workspace read-only"
             echo ok > \(Sandbox.fixedScratch)/written && echo "scratch writable"
             echo "procs=$(ls /proc | grep -c '^[0-9]')"
+            echo x > /var/tmp/vlab-sandbox-escape-\(getpid()) 2>/dev/null && echo "host writable" || echo "host read-only"
+            grep CapEff /proc/self/status
             """
         let run = try sandbox.run(SandboxedCommand(
             arguments: ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"], workspace: workspace,
@@ -68,5 +70,44 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: workspace + "/tests.swift"))
         #expect(FileManager.default.fileExists(atPath: scratch + "/written"))
         #expect(FileManager.default.fileExists(atPath: secret + "/solution.swift"))
+        #expect(output.contains("host read-only"), "everything but the scratch directory is read-only: \(output)")
+        #expect(!FileManager.default.fileExists(atPath: "/var/tmp/vlab-sandbox-escape-\(getpid())"))
+        let capabilities = output.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
+            .flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) } ?? .max
+        #expect(capabilities & (1 << 21) == 0, "CAP_SYS_ADMIN must be dropped in the standard profile: \(output)")
+    }
+
+    @Test(.enabled(if: capabilities.namespaces != .unavailable && capabilities.controlGroups?.enforcesProcesses == true,
+                   "needs containers (root on Linux) and a cgroup pids controller"))
+    func theContainersProfileLetsTestsMakeContainers() throws {
+        let root = Fixtures.temporaryFolder("sandbox-profile")
+        defer { Fixtures.remove(root) }
+        let workspace = root + "/workspace", scratch = root + "/scratch"
+        for folder in [workspace, scratch] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let sandbox = try Sandbox(capabilities: Self.capabilities)
+        // What Lab 07's tests do: a nested group under the sandbox's own, and new namespaces.
+        let script = """
+            grep CapEff /proc/self/status
+            group=/sys/fs/cgroup/pids$(grep ':pids:' /proc/self/cgroup | cut -d: -f3)
+            mkdir "$group/nested" && echo 5 > "$group/nested/pids.max" && rmdir "$group/nested" && echo "nested group ok"
+            unshare --mount --pid --fork --uts hostname inner >/dev/null 2>&1 && echo "namespaces ok"
+            echo x > /var/tmp/vlab-profile-\(getpid()) 2>/dev/null && echo "host writable" || echo "host read-only"
+            """
+        let command = SandboxedCommand(
+            arguments: ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin"], workspace: workspace,
+            workspaceReadOnly: true, scratch: scratch, hiddenDirectories: [], isolateNetwork: true,
+            limits: SandboxLimits(wallTime: 30, memoryBytes: 64 << 20, maxProcesses: 32), profile: .containers)
+        let run = try sandbox.run(command, name: "vlab-profile-test-\(getpid())")
+        let output = run.result.standardOutput.text
+        #expect(run.termination == .exited(0), "\(output) \(run.result.standardError.text)")
+        let capabilities = output.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
+            .flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+        #expect(capabilities & (1 << 21) != 0, "the containers profile keeps CAP_SYS_ADMIN: \(output)")
+        #expect(output.contains("nested group ok"), "\(output) \(run.result.standardError.text)")
+        #expect(output.contains("namespaces ok"), "\(output)")
+        #expect(output.contains("host read-only"), "\(output)")
+        #expect(sandbox.enforcedLimits(for: command).contains { $0.contains("sandbox profile `containers`") })
     }
 }

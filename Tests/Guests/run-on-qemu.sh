@@ -25,15 +25,21 @@ QEMU="qemu-system-riscv32 -cpu rv32,c=false -bios none -nographic -monitor none 
 skip_on_spike="counters"
 
 build() { # build NAME SOURCE-DIRECTORY (from inside it, so .include finds its own files)
-    (cd "$2" && $AS "$1.S" -o "$work/$1.o") && $LD "$work/$1.o" -o "$work/$1.elf"
+    (cd "$2" && $AS $(arch_of "$1") "$1.S" -o "$work/$1.o") && $LD "$work/$1.o" -o "$work/$1.elf"
 }
+
+# The h-*.S programs (in hypervisor/) test the hypervisor extension: assembled with H, run on a
+# hart with H.
+folder_of() { case "$1" in h-*) echo "$here/hypervisor" ;; *) echo "$here/privileged" ;; esac; }
+arch_of() { case "$1" in h-*) echo "-march=rv32ima_zicsr_zifencei_h" ;; esac; }
+cpu_of() { case "$1" in h-*) echo "-cpu rv32,c=false,h=true" ;; esac; }
 
 failures=0
 if [ $# -gt 0 ]; then programs="$*"; else
-    programs=$(cd "$here/privileged" && ls *.S | sed 's/\.S$//')
+    programs=$(cd "$here/privileged" && ls *.S | sed 's/\.S$//'; cd "$here/hypervisor" && ls *.S | sed 's/\.S$//')
 fi
 for name in $programs; do
-    if ! build "$name" "$here/privileged"; then
+    if ! build "$name" "$(folder_of "$name")"; then
         echo "FAIL  $name: does not assemble or link"
         failures=$((failures + 1))
         continue
@@ -42,7 +48,7 @@ for name in $programs; do
         case " $skip_on_spike " in *" $name "*)
             [ "$machine" = spike ] && { echo "SKIP  $name on $machine (no time CSR there)"; continue; } ;;
         esac
-        timeout 20 $QEMU -machine "$machine" -kernel "$work/$name.elf"
+        timeout 20 $QEMU $(cpu_of "$name") -machine "$machine" -kernel "$work/$name.elf"
         status=$?
         if [ "$status" -eq 0 ]; then
             echo "PASS  $name on $machine"

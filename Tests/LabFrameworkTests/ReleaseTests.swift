@@ -41,7 +41,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func committedSkeletonsMatchTheSolutions() throws {
         let drifts = try LabRelease.drift(root: repositoryRoot)
         #expect(drifts.isEmpty, "\(drifts.map(\.description).joined(separator: "\n"))")
-        #expect(try LabRelease.labs(root: repositoryRoot).map(\.slug) == ["01-isa-interpreter", "02-binary-translation", "06-split-driver-io"])
+        #expect(try LabRelease.labs(root: repositoryRoot).map(\.slug) == ["01-isa-interpreter", "02-binary-translation", "03-trap-and-emulate", "04-sensitive-instructions", "06-split-driver-io", "07-containers"])
     }
 
     /// Every solution region of a lab that has functions to write carries a stub, so the
@@ -50,7 +50,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         for lab in try LabRelease.labs(root: repositoryRoot) {
             let skeleton = try LabRelease.generate(lab, root: repositoryRoot)
             let text = skeleton.values.joined()
-            #expect(text.contains("NotImplemented(lab: \"\(lab.number)\""), "lab \(lab.slug) has no TODO stub")
+            // Lab 07's steps throw the runtime's own typed error (`throws(ContainerError)`), with the same kind of message.
+            #expect(text.contains("NotImplemented(lab: \"\(lab.number)\"") || text.contains("ContainerError(\"Lab \(lab.number): "),
+                    "lab \(lab.slug) has no TODO stub")
             #expect(!text.contains("BEGIN SOLUTION") && !text.contains("fatalError"), "lab \(lab.slug)")
         }
     }
@@ -65,6 +67,24 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }.joined(separator: "\n")
         let shipped = lab02.split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("//") }.joined(separator: "\n")
         #expect(shipped == answer)
+    }
+
+    /// Lab 04 ships the Lab 03 reference handler, and both labs ship the same support files.
+    @Test func labFourShipsTheLabThreeHandler() throws {
+        func solution(_ path: String) throws -> String {
+            try String(contentsOf: repositoryRoot.appendingPathComponent("Grader/Solutions/\(path)"), encoding: .utf8)
+        }
+        let answer = try solution("03-trap-and-emulate/Sources/Lab03/TrapAndEmulateHandler.swift")
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+                let trimmed = line.drop { $0 == " " }
+                return !trimmed.hasPrefix(LabRelease.beginMarker) && !trimmed.hasPrefix(LabRelease.endMarker) && !trimmed.hasPrefix(LabRelease.stubPrefix)
+            }.joined(separator: "\n")
+        let shipped = try solution("04-sensitive-instructions/Sources/Lab04/TrapAndEmulateHandler.swift")
+            .split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("//") }.joined(separator: "\n")
+        #expect(shipped == answer)
+        for file in ["BareMachineOracle.swift", "NotImplemented.swift"] {
+            #expect(try solution("03-trap-and-emulate/Sources/Lab03/\(file)") == solution("04-sensitive-instructions/Sources/Lab04/\(file)"), "\(file)")
+        }
     }
 
     @Test func releaseCheckCommandPasses() throws {
@@ -109,7 +129,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         return (files, tests)
     }
 
-    @Test(arguments: ["01-isa-interpreter", "02-binary-translation", "06-split-driver-io"])
+    @Test(arguments: ["01-isa-interpreter", "02-binary-translation", "03-trap-and-emulate", "04-sensitive-instructions", "06-split-driver-io", "07-containers"])
     func filtersNameExistingSuites(_ slug: String) throws {
         let rubric = try RubricTests.read(slug)
         let number = String(slug.prefix(2))
@@ -128,7 +148,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             #expect(module == "Lab\(number)PublicTests" || module == "Lab\(number)HiddenTests", "\(test.id)")
             let sources = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent(folder).path)
                 .map { try String(contentsOf: repositoryRoot.appendingPathComponent(folder).appendingPathComponent($0), encoding: .utf8) }
-            #expect(sources.contains { $0.contains("@Suite struct \(suite) ") || $0.contains("@Suite struct \(suite){") }, "\(test.id): no suite \(suite) in \(folder)")
+            // `@Suite struct X` or, with traits on their own line (`@Suite(.enabled(if: ...))`), `struct X`.
+            #expect(sources.contains { $0.contains("@Suite") && ($0.contains("struct \(suite) ") || $0.contains("struct \(suite){")) },
+                    "\(test.id): no suite \(suite) in \(folder)")
         }
     }
 }

@@ -55,6 +55,9 @@ int vlab_unshare(uint64_t flags);
 int vlab_sethostname(const char *name, size_t length);
 int vlab_mknod(const char *path, mode_t mode, unsigned int major, unsigned int minor);
 int vlab_close_range(unsigned int first, unsigned int last, int cloexec);
+/// mount_setattr(2) with AT_RECURSIVE and MOUNT_ATTR_RDONLY: `path` and every mount below it
+/// become read-only in one call (a bind remount changes only the top mount). Linux 5.12+.
+int vlab_make_readonly_recursive(const char *path);
 
 /// Capabilities: drop `cap` from the bounding set; set the three capability sets of
 /// this thread to the given 64-bit masks; clear the ambient set.
@@ -87,6 +90,8 @@ int vlab_poll_readable(const int *fds, int count, int timeout_ms);
 /// pipe2(O_CLOEXEC) into fds[0] (read) and fds[1] (write).
 int vlab_pipe(int fds[2]);
 int vlab_pidfd_open(pid_t pid);
+/// 1 if `path` is on a tmpfs (statfs f_type TMPFS_MAGIC), 0 if not or missing.
+int vlab_is_tmpfs(const char *path);
 /// 1 if `path` is a directory (following links), 0 if not or missing.
 int vlab_is_directory(const char *path);
 /// The overlayfs opaque-directory marker (xattr trusted.overlay.opaque = "y").

@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 /// Linux capability numbers (linux/capability.h), by their CAP_ names.
 enum Capability {
     static let numbers: [String: Int32] = [
@@ -30,6 +31,19 @@ enum Capability {
     /// The highest capability this kernel knows.
     static func lastCapability() -> Int32 {
         Int32((Kernel.readFile("/proc/sys/kernel/cap_last_cap") ?? "40").trimmingSpaces()) ?? 40
+    }
+}
+#endif
+
+#if os(Linux)
+extension ContainerRuntime {
+    /// The names of the capabilities this process holds (its permitted set), for a container
+    /// that must keep all of root's (the grader's `containers` sandbox profile, whose tests
+    /// start containers themselves). A process cannot give a child more than it has: inside
+    /// another container root may lack some.
+    public static var heldCapabilities: [String] {
+        guard let held = try? Kernel.capabilities().permitted else { return [] }
+        return Capability.numbers.filter { $0.value < 64 && held & (1 << UInt64($0.value)) != 0 }.keys.sorted()
     }
 }
 #endif

@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 import Glibc
 
 /// `vlab bench container`: the seed's two ways to give each container its own root,

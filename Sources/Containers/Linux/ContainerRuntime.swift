@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 import CContainers
 import Glibc
 #if canImport(FoundationEssentials)
@@ -33,7 +34,8 @@ public struct ContainerRuntime: Sendable {
     /// The state directory, like runc's `--root`.
     public var stateRoot: String
     /// The program the cloned child re-executes as the container's init, and its
-    /// arguments; it must end up in `ContainerInit.main`.
+    /// arguments; it must end up in `ContainerInit.main` (`vlab-init`, `vlab container __init`,
+    /// or a lab's own init that passes the student's steps).
     public var initExecutable: String
     public var initArguments: [String]
     public var steps: ContainerSteps
@@ -41,8 +43,8 @@ public struct ContainerRuntime: Sendable {
     public static let defaultStateRoot = "/run/vlab"
 
     public init(
-        stateRoot: String = ContainerRuntime.defaultStateRoot, initExecutable: String = "/proc/self/exe",
-        initArguments: [String] = ["vlab", "container", "__init"], steps: ContainerSteps = .reference
+        stateRoot: String = ContainerRuntime.defaultStateRoot, initExecutable: String = ContainerRuntime.defaultInit.executable,
+        initArguments: [String] = ContainerRuntime.defaultInit.arguments, steps: ContainerSteps = .reference
     ) {
         self.stateRoot = stateRoot
         self.initExecutable = initExecutable

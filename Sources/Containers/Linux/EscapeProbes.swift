@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 import CContainers
 import Glibc
 

@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 /// Everything the re-executed init process needs, sent by the parent over an inherited
 /// pipe as JSON. The parent writes it only after moving the child into its control
 /// groups, so reading it is also the "go" signal.
@@ -12,8 +13,13 @@ struct InitSpec: Codable, Sendable {
     var lowerLayers: [String]
     var upperDirectory: String?
     var workDirectory: String?
+    /// The upper layer is the runtime's own temporary one, removed with the container: mount
+    /// the overlay `volatile` (no sync of the host's disk when it is unmounted).
+    var temporaryUpper = false
     /// Copy mode: the private copy to bind-mount as the root.
     var copiedRoot: String?
+    /// Read-only bind mode: the directory to bind (recursively, read-only) as the root.
+    var boundRoot: String?
     /// OCI create: the FIFO the init blocks on until `start`.
     var execFifo: String?
     /// Escape test: run the probes instead of a command.

@@ -1,4 +1,5 @@
 #if os(Linux)
+import ContainerSupport
 import CContainers
 import Glibc
 #if canImport(FoundationEssentials)
@@ -96,8 +97,18 @@ extension ContainerRuntime {
         return String(cString: resolved)
     }
 
-    func launch(_ configuration: ContainerConfiguration, mode: LaunchMode) throws(ContainerError) -> LaunchedContainer {
+    func launch(_ configuration: ContainerConfiguration, mode: LaunchMode, io: ContainerIO? = nil)
+        throws(ContainerError) -> LaunchedContainer
+    {
         try Self.validate(configuration)
+        // The namespace step may be a student's (Lab 07). Without a mount namespace every mount
+        // and the root switch itself would happen in the host's mount table: refuse, before
+        // anything is made.
+        let cloneFlags = steps.namespaces.cloneFlags(for: configuration)
+        guard cloneFlags & vlab_CLONE_NEWNS != 0 else {
+            throw ContainerError(
+                "the namespace step's clone flags (0x\(String(cloneFlags, radix: 16))) have no CLONE_NEWNS: the container's mounts and root switch would change the host's mount table, so the runtime refuses to start it")
+        }
         store.collectGarbage()
         let id = configuration.id ?? "run-\(getpid())-\(Kernel.monotonicNanoseconds() % 1_000_000_000)"
         let directory = try store.reserve(id)
@@ -124,6 +135,8 @@ extension ContainerRuntime {
             let rootfs = try Self.absolute(configuration.rootfs)
             let layers = try configuration.layers.map { path throws(ContainerError) in try Self.absolute(path) }
             switch configuration.storage {
+            case .readOnlyBind:
+                spec.boundRoot = rootfs
             case .copy:
                 spec.copiedRoot = directory + "/copy"
                 try Layers.flatten([rootfs] + layers, into: directory + "/copy")
@@ -142,6 +155,7 @@ extension ContainerRuntime {
                 } else {
                     spec.upperDirectory = directory + "/upper"
                     spec.workDirectory = directory + "/work"
+                    spec.temporaryUpper = true
                     try Kernel.makeDirectory(directory + "/upper")
                     try Kernel.makeDirectory(directory + "/work", mode: 0o700)
                 }
@@ -169,9 +183,10 @@ extension ContainerRuntime {
             }
             var descriptors: [(from: Int32, to: Int32)] = [(specPipe.read, InitDescriptor.spec), (statusPipe.write, InitDescriptor.status)]
             if let leaked { descriptors.append((leaked, InitDescriptor.leakedDirectory)) }
+            if let io { descriptors += [(io.input, 0), (io.output, 1), (io.error, 2)] }
             do {
                 child = try Kernel.cloneAndExec(
-                    flags: steps.namespaces.cloneFlags(for: configuration), path: initExecutable,
+                    flags: cloneFlags, path: initExecutable,
                     arguments: initArguments, environment: [], descriptors: descriptors)
             } catch {
                 for fd in [specPipe.read, specPipe.write, statusPipe.read, statusPipe.write] { Kernel.close(fd) }

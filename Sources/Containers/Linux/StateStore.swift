@@ -1,4 +1,6 @@
 #if os(Linux)
+import ContainerSupport
+import CContainers
 import Glibc
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -35,9 +37,30 @@ struct StateStore {
 
     func directory(_ id: String) -> String { root + "/" + id }
 
+    /// A state root under /run lives in memory, as /run does on a standard system (a tmpfs; runc
+    /// keeps its state in /run/runc). Where /run is on disk (this VM), the runtime mounts a tmpfs
+    /// on its state root once, which stays until reboot like /run. Reason, measured with
+    /// `vlab bench container` under a loaded disk: a container's directories, state file and
+    /// temporary upper layer are created and removed at every start, and on a busy ext4 journal
+    /// that metadata work was the largest part of the start-to-exit time (about 80 ms against
+    /// about 35 ms on tmpfs, same build, same load). Other state roots are left as they are.
+    private func keepInMemory() throws(ContainerError) {
+        guard root.hasPrefix("/run/"), !Self.isTmpfs(root) else { return }
+        // Two runtimes starting at once must not stack two tmpfs mounts (the second would hide
+        // the first one's containers): the check and the mount happen under a lock.
+        let lock = try Kernel.open(root + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
+        defer { Kernel.close(lock) }
+        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        guard !Self.isTmpfs(root) else { return }
+        try Kernel.mount("tmpfs", on: root, type: "tmpfs", flags: vlab_MS_NOSUID | vlab_MS_NODEV, data: "mode=0711")
+    }
+
+    static func isTmpfs(_ path: String) -> Bool { vlab_is_tmpfs(path) == 1 }
+
     /// Creates the container's directory; fails if the id is taken.
     func reserve(_ id: String) throws(ContainerError) -> String {
         try Kernel.makeDirectories(root, mode: 0o711)
+        try keepInMemory()
         let directory = directory(id)
         do {
             try Kernel.makeDirectory(directory, mode: 0o711)

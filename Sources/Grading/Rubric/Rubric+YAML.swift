@@ -26,11 +26,18 @@ extension Rubric {
             throw GradingError("\(source): expected a mapping with lab, slug, title, student_files and tests")
         }
         let reader = FieldReader(fields: top, context: source)
-        try reader.rejectUnknown(["lab", "slug", "title", "student_files", "tests"])
+        try reader.rejectUnknown(["lab", "slug", "title", "student_files", "tests", "sandbox"])
         lab = try reader.labNumber("lab")
         slug = try reader.string("slug")
         title = try reader.string("title")
         studentFiles = try reader.stringList("student_files")
+        if top["sandbox"] != nil {
+            let name = try reader.string("sandbox")
+            guard let profile = SandboxProfile(rawValue: name) else {
+                throw GradingError("\(source): sandbox must be one of \(SandboxProfile.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+            }
+            sandbox = profile
+        }
         guard let rawTests = top["tests"] else { throw GradingError("\(source): missing `tests`") }
         guard let testList = rawTests as? [Any], !testList.isEmpty else {
             throw GradingError("\(source): `tests` must be a non-empty list")

@@ -36,6 +36,8 @@ public struct Rubric: Equatable, Sendable, Codable {
     /// Paths relative to the lab folder; only these files are taken from a submission.
     public var studentFiles: [String]
     public var tests: [Test]
+    /// How much the tests may do in the grader's sandbox (`sandbox:`; default `standard`).
+    public var sandbox: SandboxProfile = .standard
 
     public var totalPoints: Double { tests.reduce(0) { $0 + $1.points } }
 

@@ -61,6 +61,9 @@ struct ChildProcess {
     var onKill: (@Sendable () -> Void)?
     /// The signal a stop sends to the process group; SIGKILL unless a test wants to see a graceful interrupt.
     var signalOnStop: Int32 = SIGKILL
+    /// Starts the child instead of `posix_spawn` (the sandbox starts a container): called with the child's
+    /// stdin, stdout and stderr, it returns the pid of a child of this process, which `run` waits for.
+    var launcher: ((_ input: Int32, _ output: Int32, _ error: Int32) throws(GradingError) -> pid_t)?
 
     init(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.arguments = arguments
@@ -87,54 +90,28 @@ struct ChildProcess {
         guard pipe(&outputPipe) == 0, pipe(&errorPipe) == 0 else {
             throw GradingError("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
-        // The grader's own ends must not leak into other children started concurrently by other threads.
-        for descriptor in [outputPipe[0], errorPipe[0]] { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        // No end may leak into other children started concurrently by other threads (a leaked write end
+        // keeps a reader waiting); the child gets its ends as 1 and 2, which clears the flag there.
+        for descriptor in outputPipe + errorPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        posix_spawn_file_actions_addclose(&actions, outputPipe[1])
-        posix_spawn_file_actions_addclose(&actions, errorPipe[1])
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A new process group (pgid = the child's pid), default signal dispositions and an empty mask,
-        // whatever the grader itself has blocked or ignored.
-        var defaultSignals = sigset_t()
-        sigfillset(&defaultSignals)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
         var pid: pid_t = 0
         let started = Date()
-        let spawnStatus = ChildProcess.running.withLock { groups in
-            let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-            if status == 0 { groups[pid] = onKill }
-            return status
+        if let launcher {
+            let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            do {
+                pid = try launcher(null, outputPipe[1], errorPipe[1])
+            } catch {
+                for descriptor in outputPipe + errorPipe + [null] { close(descriptor) }
+                throw error
+            }
+            close(null)
+            ChildProcess.running.withLock { $0[pid] = onKill }
+        } else {
+            try spawn(&pid, outputPipe: outputPipe, errorPipe: errorPipe, executable: executable)
         }
         defer { _ = ChildProcess.running.withLock { $0.removeValue(forKey: pid) } }
         close(outputPipe[1])
         close(errorPipe[1])
-        guard spawnStatus == 0 else {
-            close(outputPipe[0])
-            close(errorPipe[0])
-            throw GradingError("\(executable): cannot start: \(String(cString: strerror(spawnStatus)))")
-        }
 
         var captured = [CapturedOutput(), CapturedOutput()]
         var descriptors = [pollfd(fd: outputPipe[0], events: Int16(POLLIN), revents: 0),
@@ -202,5 +179,47 @@ struct ChildProcess {
         return ChildProcessResult(
             termination: termination, standardOutput: captured[0], standardError: captured[1],
             duration: Date().timeIntervalSince(started), stopReason: stopReason)
+    }
+    /// posix_spawn in a new process group with default signal dispositions and an empty mask.
+    private func spawn(_ pid: inout pid_t, outputPipe: [Int32], errorPipe: [Int32], executable: String) throws(GradingError) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new process group (pgid = the child's pid), default signal dispositions and an empty mask,
+        // whatever the grader itself has blocked or ignored.
+        var defaultSignals = sigset_t()
+        sigfillset(&defaultSignals)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var child: pid_t = 0
+        let spawnStatus = ChildProcess.running.withLock { groups in
+            let status = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+            if status == 0 { groups[child] = onKill }
+            return status
+        }
+        guard spawnStatus == 0 else {
+            for descriptor in outputPipe + errorPipe { close(descriptor) }
+            throw GradingError("\(executable): cannot start: \(String(cString: strerror(spawnStatus)))")
+        }
+        pid = child
     }
 }

@@ -1,15 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if os(Linux)
+import Containers
+#endif
 import Foundation
+import Synchronization
 
 /// What isolation this machine can give a child, found once by trying it.
 public struct SandboxCapabilities: Equatable, Sendable {
     public enum Namespaces: Equatable, Sendable {
-        /// Mount, network, PID, IPC and UTS namespaces, as root.
+        /// Containers from the Containers runtime: mount, PID, network, IPC, UTS and cgroup namespaces,
+        /// pivot_root into a read-only view of the host, capabilities dropped (needs root).
         case privileged
-        /// The same inside a user namespace that maps the grader's user to root.
-        case userNamespace
         case unavailable
     }
 
@@ -23,25 +26,38 @@ public struct SandboxCapabilities: Equatable, Sendable {
         self.hasPrlimit = hasPrlimit
     }
 
-    /// No isolation at all: for machines without `unshare`, and for tests of the fallback paths.
+    /// No isolation at all: for machines where containers cannot run, and for tests of the fallback paths.
     public static let none = SandboxCapabilities(namespaces: .unavailable, controlGroups: nil, hasPrlimit: false)
 
+    /// Runs one small container (`/bin/true` with memory and process limits) and says what worked.
     public static func probe() -> SandboxCapabilities {
-        let unshare = Sandbox.findExecutable("unshare")
-        var namespaces = Namespaces.unavailable
-        if let unshare {
-            let flags = ["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
-            if (try? ChildProcess([unshare] + flags + ["true"]).run().termination) == .exited(0) {
-                namespaces = .privileged
-            } else if (try? ChildProcess([unshare, "--user", "--map-root-user"] + flags + ["true"]).run().termination)
-                        == .exited(0) {
-                namespaces = .userNamespace
-            }
+        let hasPrlimit = Sandbox.findExecutable("prlimit") != nil
+        #if os(Linux)
+        guard getuid() == 0 else {
+            return SandboxCapabilities(namespaces: .unavailable, controlGroups: nil, hasPrlimit: hasPrlimit)
         }
-        return SandboxCapabilities(
-            namespaces: namespaces, controlGroups: ControlGroupSupport.probe(),
-            hasPrlimit: Sandbox.findExecutable("prlimit") != nil)
+        let groups = ControlGroupSupport.current()
+        let limits = ResourceLimits(memoryBytes: groups?.enforcesMemory == true ? 64 << 20 : nil,
+                                    pids: groups?.enforcesProcesses == true ? 16 : nil)
+        if Sandbox.probeContainer(limits: limits) {
+            return SandboxCapabilities(namespaces: .privileged, controlGroups: groups, hasPrlimit: hasPrlimit)
+        }
+        if Sandbox.probeContainer(limits: ResourceLimits()) {
+            return SandboxCapabilities(namespaces: .privileged, controlGroups: nil, hasPrlimit: hasPrlimit)
+        }
+        #endif
+        return SandboxCapabilities(namespaces: .unavailable, controlGroups: nil, hasPrlimit: hasPrlimit)
     }
+}
+
+/// How much a sandboxed test may do besides running code: chosen per lab in its rubric (`sandbox:`).
+public enum SandboxProfile: String, Equatable, Sendable, Codable, CaseIterable {
+    /// The runtime's default capability set (no mount, no namespaces, no ptrace) and no_new_privs.
+    case standard
+    /// For labs whose tests start containers themselves (Lab 07): the test process keeps all of root's
+    /// capabilities and sees the host's cgroup tree writable (its own control groups nest under it), and
+    /// no cgroup namespace hides where it is. Files, network, memory, processes and time stay limited.
+    case containers
 }
 
 /// The limits of one sandboxed run.
@@ -76,6 +92,7 @@ struct SandboxedCommand {
     var hiddenDirectories: [String]
     var isolateNetwork: Bool
     var limits: SandboxLimits
+    var profile: SandboxProfile = .standard
 }
 
 /// The outcome of a sandboxed run, with what the kernel reported about limits.
@@ -88,15 +105,19 @@ struct SandboxRun: Sendable {
     var peakMemoryBytes: UInt64?
 }
 
-/// Runs commands in their own process group with wall-time, memory and process-count limits, no network and a
-/// private view of the file system, using what `SandboxCapabilities` found:
+/// Runs commands with wall-time, memory and process-count limits, no network and a private, read-only view
+/// of the file system, using what `SandboxCapabilities` found.
 ///
-/// - mount/PID/network/IPC/UTS namespaces (`unshare`): the workspace is bind-mounted at a fixed path
-///   (read-only for tests), the grader's folders are covered by empty tmpfs mounts, `/proc` shows only the
-///   sandbox, and when the sandbox's first process exits the kernel kills everything left in it;
-/// - cgroup memory and pids controllers: the memory limit covers every process the test starts, the OOM
-///   killer's kills and refused forks are counted, and leftovers are killed through the group;
-/// - `prlimit`: no core dumps, a file-size cap, and rough memory/process limits where cgroups are missing.
+/// Where containers work (root on Linux), every command is a container of the Containers runtime, the same
+/// one `vlab container run` uses: new mount, PID, network, IPC, UTS and cgroup namespaces; the host's root
+/// bind-mounted read-only (every mount below it too) and pivoted into; a private /tmp with the workspace
+/// bind-mounted at a fixed path (read-only for tests) and the scratch directory writable beside it; the
+/// grader's folders covered by empty read-only tmpfs mounts; a fresh /proc; the runtime's cgroup limits
+/// (memory with OOM kills counted, processes with refused forks counted); capabilities dropped and
+/// no_new_privs; no core dumps and a file-size cap. When the wall time runs out the container's PID 1 is
+/// killed, and the kernel kills everything else in its PID namespace.
+///
+/// Elsewhere the command runs in its own process group, with `prlimit` rlimits where that exists.
 ///
 /// The fixed workspace path has a second purpose: SwiftPM's build state is full of absolute paths, so a copy of a
 /// warm build tree is only warm when it is seen at the path it was built at.
@@ -104,6 +125,8 @@ struct Sandbox: Sendable {
     static let fixedRoot = "/tmp/vlab-grade"
     static let fixedWorkspace = "/tmp/vlab-grade/workspace"
     static let fixedScratch = "/tmp/vlab-grade/scratch"
+    /// The Containers runtime's state directory for the grader's containers.
+    static let stateRoot = "/run/vlab-grade"
 
     let capabilities: SandboxCapabilities
 
@@ -111,15 +134,6 @@ struct Sandbox: Sendable {
 
     init(capabilities: SandboxCapabilities) throws(GradingError) {
         self.capabilities = capabilities
-        if capabilities.namespaces != .unavailable {
-            for directory in [Sandbox.fixedWorkspace, Sandbox.fixedScratch] {
-                do {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                } catch {
-                    throw GradingError("\(directory): cannot create the sandbox mount point: \(error.localizedDescription)")
-                }
-            }
-        }
     }
 
     func workspacePath(for hostPath: String) -> String { usesNamespaces ? Sandbox.fixedWorkspace : hostPath }
@@ -127,12 +141,12 @@ struct Sandbox: Sendable {
 
     /// Human-readable list of the limits this run enforces and how; goes into every report.
     func enforcedLimits(for command: SandboxedCommand) -> [String] {
-        var lines = ["wall time \(formatSeconds(command.limits.wallTime)): SIGKILL to the process group"
-                     + (usesNamespaces ? " and the PID namespace" : "")]
-        let groups = capabilities.controlGroups
+        var lines = ["wall time \(formatSeconds(command.limits.wallTime)): SIGKILL to "
+                     + (usesNamespaces ? "the container's PID 1, which ends its PID namespace" : "the process group")]
+        let groups = usesNamespaces ? capabilities.controlGroups : nil
         if let memory = command.limits.memoryBytes {
-            if let groups, groups.enforcesMemory {
-                lines.append("memory \(MemorySize.describe(memory)): \(groups.description) memory controller, OOM kills counted")
+            if let where_ = groups?.memory {
+                lines.append("memory \(MemorySize.describe(memory)): \(where_) memory controller (Containers runtime), OOM kills counted")
             } else if capabilities.hasPrlimit {
                 lines.append("memory \(MemorySize.describe(memory)): approximate, address-space rlimit (prlimit --as) with 1 GiB headroom")
             } else {
@@ -140,8 +154,8 @@ struct Sandbox: Sendable {
             }
         }
         if let processes = command.limits.maxProcesses {
-            if let groups, groups.enforcesProcesses {
-                lines.append("processes and threads \(processes): \(groups.description) pids controller")
+            if let where_ = groups?.processes {
+                lines.append("processes and threads \(processes): \(where_) pids controller (Containers runtime)")
             } else if capabilities.hasPrlimit {
                 lines.append("processes \(processes): RLIMIT_NPROC per user (not enforced for root)")
             } else {
@@ -149,104 +163,179 @@ struct Sandbox: Sendable {
             }
         }
         if command.isolateNetwork {
-            lines.append(usesNamespaces ? "network: none (empty network namespace)" : "network: NOT isolated (no namespaces)")
+            lines.append(usesNamespaces ? "network: none (new network namespace, loopback only)" : "network: NOT isolated (no namespaces)")
         }
         if usesNamespaces {
-            lines.append("files: workspace \(command.workspaceReadOnly ? "read-only" : "writable") at \(Sandbox.fixedWorkspace), "
-                         + "grader folders hidden (mount namespace)")
+            lines.append("files: read-only view of the host (pivot_root, recursive read-only bind), private /tmp; workspace "
+                         + "\(command.workspaceReadOnly ? "read-only" : "writable") at \(Sandbox.fixedWorkspace)"
+                         + (command.scratch != nil ? ", scratch writable at \(Sandbox.fixedScratch)" : "")
+                         + ", grader folders hidden")
+            switch command.profile {
+            case .standard:
+                lines.append("privileges: the container runtime's default capabilities (no mount, ptrace, mknod, raw network), no_new_privs")
+            case .containers:
+                lines.append("privileges (sandbox profile `containers`): all of root's capabilities and the host's cgroup tree "
+                             + "writable, so the tests can start containers; no cgroup namespace")
+            }
         } else {
             lines.append("files: NOT isolated (no mount namespace)")
         }
-        lines.append("output: \(command.limits.outputBytes >> 20) MiB, then killed"
-                     + (capabilities.hasPrlimit ? "; files \(command.limits.fileSizeBytes >> 20) MiB; no core dumps (prlimit)" : ""))
+        lines.append("output: \(command.limits.outputBytes >> 20) MiB, then killed; files \(command.limits.fileSizeBytes >> 20) MiB; "
+                     + "no core dumps" + (usesNamespaces ? "" : capabilities.hasPrlimit ? " (prlimit)" : " (NOT enforced: no prlimit)"))
         return lines
     }
 
     func run(_ command: SandboxedCommand, name: String) throws(GradingError) -> SandboxRun {
-        var groups: RunControlGroup?
-        if let support = capabilities.controlGroups,
-           command.limits.memoryBytes != nil || command.limits.maxProcesses != nil {
-            groups = try RunControlGroup(
-                support: support, name: name,
-                memoryBytes: command.limits.memoryBytes ?? (1 << 40),
-                maxProcesses: command.limits.maxProcesses ?? 1_000_000)
-        }
-        defer { groups?.remove() }
+        #if os(Linux)
+        if usesNamespaces { return try runInContainer(command) }
+        #endif
+        return try runInProcessGroup(command)
+    }
 
+    // MARK: Without containers
+
+    private func runInProcessGroup(_ command: SandboxedCommand) throws(GradingError) -> SandboxRun {
         var limited: [String] = []
         if capabilities.hasPrlimit, let prlimit = Sandbox.findExecutable("prlimit") {
             limited = [prlimit, "--core=0", "--fsize=\(command.limits.fileSizeBytes)"]
-            if let memory = command.limits.memoryBytes, capabilities.controlGroups?.enforcesMemory != true {
-                limited.append("--as=\(memory + (1 << 30))")
-            }
-            if let processes = command.limits.maxProcesses, capabilities.controlGroups?.enforcesProcesses != true {
-                limited.append("--nproc=\(processes)")
-            }
+            if let memory = command.limits.memoryBytes { limited.append("--as=\(memory + (1 << 30))") }
+            if let processes = command.limits.maxProcesses { limited.append("--nproc=\(processes)") }
             limited.append("--")
         }
-        let inner = limited + command.arguments
-
-        var outer = "set -e\n"
-        for file in groups?.membershipFiles ?? [] { outer += "echo $$ > \(shellQuoted(file))\n" }
-        var arguments: [String]
-        switch capabilities.namespaces {
-        case .unavailable:
-            outer += "cd \(shellQuoted(command.workspace))\nexec \"$@\"\n"
-            arguments = ["/bin/sh", "-c", outer, "vlab-sandbox"] + inner
-        case .privileged, .userNamespace:
-            guard let unshare = Sandbox.findExecutable("unshare") else { throw GradingError("unshare disappeared") }
-            outer += "exec \"$@\"\n"
-            var flags = ["--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
-            if command.isolateNetwork { flags.append("--net") }
-            if capabilities.namespaces == .userNamespace { flags += ["--user", "--map-root-user"] }
-            arguments = ["/bin/sh", "-c", outer, "vlab-sandbox", unshare] + flags
-                + ["--", "/bin/sh", "-c", namespaceScript(for: command), "vlab-sandbox"] + inner
-        }
-
-        var child = ChildProcess(arguments, environment: command.environment)
+        let script = "cd \(shellQuoted(command.workspace)) || exit 125\nexec \"$@\"\n"
+        var child = ChildProcess(["/bin/sh", "-c", script, "vlab-sandbox"] + limited + command.arguments,
+                                 environment: command.environment)
         child.timeout = command.limits.wallTime
         child.outputKillBytes = command.limits.outputBytes
-        if let groups {
-            child.onKill = { groups.killAll() }
-            child.monitor = {
-                if groups.refusedForks > 0 { return "process limit reached" }
-                return nil
-            }
-        }
         let result = try child.run()
-        if case .exited(125) = result.termination,
-           let line = result.standardError.text.split(separator: "\n").first(where: { $0.hasPrefix("vlab-sandbox:") }) {
-            throw GradingError(String(line))
-        }
-        var termination = result.termination
-        // The namespace's first shell reports a command killed by signal N as exit status 128 + N.
-        if usesNamespaces, case .exited(let status) = termination, status > 128, status < 128 + 65 {
-            termination = .signaled(status - 128)
-        }
-        return SandboxRun(
-            result: result, termination: termination,
-            oomKilled: (groups?.oomKills ?? 0) > 0, processLimitHit: (groups?.refusedForks ?? 0) > 0,
-            peakMemoryBytes: groups?.peakMemoryBytes)
+        return SandboxRun(result: result, termination: result.termination, oomKilled: false, processLimitHit: false,
+                          peakMemoryBytes: nil)
     }
 
-    /// The script run as PID 1 of the new namespaces. It does not `exec` the command: PID 1 ignores signals it
-    /// has no handler for, which would hide crashes, and when this shell exits everything left is killed.
-    private func namespaceScript(for command: SandboxedCommand) -> String {
-        func mount(_ arguments: String, _ what: String) -> String {
-            "mount \(arguments) || { echo \(shellQuoted("vlab-sandbox: cannot mount \(what)")) >&2; exit 125; }\n"
+    // MARK: In a container
+
+    #if os(Linux)
+    /// The container a command runs in.
+    func configuration(for command: SandboxedCommand) -> ContainerConfiguration {
+        // PID 1 of a PID namespace ignores signals it has no handler for, which would hide crashes: the
+        // command runs as a child of a shell that reports a death by signal N as status 128 + N.
+        var process = ProcessConfiguration(
+            arguments: ["/bin/sh", "-c", "\"$@\"\nexit $?", "vlab-sandbox"] + command.arguments,
+            environment: command.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            workingDirectory: Sandbox.fixedWorkspace,
+            rlimits: [ResourceLimit(type: "RLIMIT_CORE", soft: 0, hard: 0),
+                      ResourceLimit(type: "RLIMIT_FSIZE", soft: command.limits.fileSizeBytes, hard: command.limits.fileSizeBytes)])
+        var namespaces = Namespace.defaultSet
+        if !command.isolateNetwork { namespaces.remove(.network) }
+        var mounts = [
+            MountConfiguration(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+            MountConfiguration(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=755", "size=64k"]),
+            MountConfiguration(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=256m"]),
+            // Memory written here is charged to the container's memory limit.
+            MountConfiguration(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", "size=4g"]),
+        ]
+        // A sysfs instance belongs to a network namespace; without a new one the host's /sys (read-only in
+        // the bound view) is what there is, and a second read-only mount of its superblock is refused.
+        if command.isolateNetwork {
+            mounts.append(MountConfiguration(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]))
         }
-        var script = mount("--bind \(shellQuoted(command.workspace)) \(Sandbox.fixedWorkspace)", command.workspace)
-        if command.workspaceReadOnly {
-            script += mount("-o remount,bind,ro \(Sandbox.fixedWorkspace)", "the workspace read-only")
+        if command.profile == .containers {
+            process.capabilities = ContainerRuntime.heldCapabilities
+            namespaces.remove(.cgroup)
+            mounts.append(MountConfiguration(destination: "/sys/fs/cgroup", type: "bind", source: "/sys/fs/cgroup", options: ["rbind"]))
         }
+        mounts.append(MountConfiguration(destination: Sandbox.fixedWorkspace, type: "bind", source: command.workspace,
+                                         options: command.workspaceReadOnly ? ["bind", "ro"] : ["bind"]))
         if let scratch = command.scratch {
-            script += mount("--bind \(shellQuoted(scratch)) \(Sandbox.fixedScratch)", scratch)
+            mounts.append(MountConfiguration(destination: Sandbox.fixedScratch, type: "bind", source: scratch, options: ["bind"]))
         }
         for directory in outermost(command.hiddenDirectories) {
-            script += mount("-t tmpfs -o size=16k,mode=0555,ro vlab-hidden \(shellQuoted(directory))", "a cover over \(directory)")
+            mounts.append(MountConfiguration(destination: directory, type: "tmpfs", source: "vlab-hidden",
+                                             options: ["ro", "nosuid", "nodev", "noexec", "size=16k", "mode=0555"]))
         }
-        script += "cd \(Sandbox.fixedWorkspace) || exit 125\n\"$@\"\nexit $?\n"
-        return script
+        var limits = ResourceLimits(memoryBytes: command.limits.memoryBytes, pids: command.limits.maxProcesses)
+        if capabilities.controlGroups?.enforcesMemory != true { limits.memoryBytes = nil }
+        if capabilities.controlGroups?.enforcesProcesses != true { limits.pids = nil }
+        return ContainerConfiguration(
+            rootfs: "/", storage: .readOnlyBind, hostname: "vlab-sandbox", network: .loopback, limits: limits,
+            process: process, mounts: mounts, namespaces: namespaces)
+    }
+
+    private func runInContainer(_ command: SandboxedCommand) throws(GradingError) -> SandboxRun {
+        let configuration = configuration(for: command)
+        let runtime = ContainerRuntime(stateRoot: Sandbox.stateRoot)
+        let started = ContainerSlot()
+        var child = ChildProcess(command.arguments, environment: command.environment)
+        child.timeout = command.limits.wallTime
+        child.outputKillBytes = command.limits.outputBytes
+        child.launcher = { (input, output, error) throws(GradingError) in
+            do {
+                let container = try runtime.start(configuration, io: ContainerIO(input: input, output: output, error: error))
+                started.value.withLock { $0 = container }
+                return container.pid
+            } catch {
+                throw GradingError("sandbox: cannot start the container: \(error)")
+            }
+        }
+        child.onKill = { started.value.withLock { $0?.kill() } }
+        child.monitor = {
+            let hits: Int? = started.value.withLock { $0?.usage().pidsLimitHits ?? nil }
+            return (hits ?? 0) > 0 ? "process limit reached" : nil
+        }
+        let result: ChildProcessResult
+        do {
+            result = try child.run()
+        } catch {
+            try? started.value.withLock { $0 }?.finish()
+            throw error
+        }
+        guard let container = started.value.withLock({ $0 }) else { throw GradingError("sandbox: the container vanished") }
+        let usage = container.usage()
+        do {
+            try container.finish()
+        } catch {
+            throw GradingError("sandbox: cannot remove container \(container.id): \(error)")
+        }
+        var termination = result.termination
+        // The container's first shell reports a command killed by signal N as exit status 128 + N.
+        if case .exited(let status) = termination, status > 128, status < 128 + 65 {
+            termination = .signaled(status - 128)
+        }
+        // The memory controller counts OOM kills in the whole subtree: a test that starts containers of its
+        // own (Lab 07) sees its containers' kills here. The run was ended by the OOM killer only when the
+        // command died of SIGKILL.
+        let oomKilled = (usage.oomKills ?? 0) > 0 && termination == .signaled(SIGKILL)
+        return SandboxRun(
+            result: result, termination: termination,
+            oomKilled: oomKilled, processLimitHit: (usage.pidsLimitHits ?? 0) > 0,
+            peakMemoryBytes: usage.memoryPeakBytes)
+    }
+
+    /// The container of one run, shared with the kill and monitor callbacks of its child process.
+    private final class ContainerSlot: Sendable {
+        let value = Mutex<RunningContainer?>(nil)
+    }
+
+    /// Starts `/bin/true` the way `run` starts a command: true when it ran and exited 0.
+    static func probeContainer(limits: ResourceLimits) -> Bool {
+        let sandbox = Sandbox(unchecked: SandboxCapabilities(namespaces: .privileged, controlGroups: nil, hasPrlimit: false))
+        var configuration = sandbox.configuration(for: SandboxedCommand(
+            arguments: ["/bin/true"], environment: [:], workspace: "/", workspaceReadOnly: true, scratch: nil,
+            hiddenDirectories: [], isolateNetwork: true, limits: SandboxLimits(wallTime: 10)))
+        configuration.limits = limits
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard null >= 0 else { return false }
+        defer { close(null) }
+        guard let container = try? ContainerRuntime(stateRoot: Sandbox.stateRoot)
+            .start(configuration, io: ContainerIO(input: null, output: null, error: null)) else { return false }
+        let termination = try? container.wait()
+        try? container.finish()
+        return termination == .exited(0)
+    }
+    #endif
+
+    private init(unchecked capabilities: SandboxCapabilities) {
+        self.capabilities = capabilities
     }
 
     /// Hidden directories that exist, minus those inside another, and never one containing the mount points.

@@ -109,6 +109,9 @@ struct HartState {
     var instretOffset: UInt64 = 0
     var cycleOffset: UInt64 = 0
 
+    /// The hypervisor extension's state: V and the VS/hypervisor CSRs (Hart/HypervisorExtension.swift).
+    var hypervisor = HypervisorState()
+
     /// The LR/SC reservation: the word address reserved by the last LR.W, if any.
     var reservation: UInt32? = nil
 

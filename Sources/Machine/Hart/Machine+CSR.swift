@@ -18,10 +18,10 @@ extension Machine {
         switch number {
         case CSR.mstatus: return s.mstatus
         case CSR.sstatus: return s.mstatus & Status.supervisorVisible
-        case CSR.mstatush: return 0  // MBE/SBE: little-endian only
-        case CSR.misa: return Machine.misa
+        case CSR.mstatush: return machineStatusHigh  // MBE/SBE zero: little-endian only; MPV/GVA with H
+        case CSR.misa: return Machine.misa | hypervisorMisaBit
         case CSR.medeleg: return s.medeleg
-        case CSR.mideleg: return s.mideleg
+        case CSR.mideleg: return s.mideleg | forcedInterruptDelegation
         case CSR.mie: return s.mie
         case CSR.sie: return s.mie & s.mideleg
         case CSR.mip:
@@ -56,7 +56,7 @@ extension Machine {
         case 0xB03...0xB1F, 0xB83...0xB9F: return 0    // mhpmcounter3-31(h): no events to count
         case 0x323...0x33F: return 0                   // mhpmevent3-31
         case 0xC03...0xC1F, 0xC83...0xC9F: return 0    // hpmcounter3-31(h)
-        default: return nil
+        default: return hypervisorCSRValue(number)  // nil without the H extension
         }
     }
 
@@ -73,16 +73,18 @@ extension Machine {
             writeStatus(value, mask: Status.machineWritable)
         case CSR.sstatus:
             writeStatus(value, mask: Status.supervisorVisible)
+        case CSR.mstatush where configuration.hypervisorExtension:
+            return setHypervisorCSR(number, value) ?? true
         case CSR.mstatush, CSR.misa, CSR.menvcfg, CSR.menvcfgh, CSR.senvcfg, CSR.mcountinhibit:
             break  // WARL with no writable bits here
-        case CSR.medeleg: s.pointee.medeleg = value & Machine.delegableExceptions
+        case CSR.medeleg: s.pointee.medeleg = value & delegableExceptionMask
         case CSR.mideleg: s.pointee.mideleg = value & Machine.delegableInterrupts
-        case CSR.mie: s.pointee.mie = value & InterruptBit.all
+        case CSR.mie: s.pointee.mie = value & interruptEnableMask
         case CSR.sie:
             let mask = s.pointee.mideleg
             s.pointee.mie = s.pointee.mie & ~mask | value & mask
         case CSR.mip:
-            let mask = Machine.softwareWritablePending
+            let mask = softwareWritablePendingMask
             s.pointee.mip = s.pointee.mip & ~mask | value & mask
         case CSR.sip:
             // Only SSIP is writable from S-mode, and only when delegated.
@@ -118,6 +120,7 @@ extension Machine {
         case CSR.minstreth:
             s.pointee.instretOffset = (instructionsRetired & 0xFFFF_FFFF | UInt64(value) << 32) &- (s.pointee.retired &+ 1)
         default:
+            if let handled = setHypervisorCSR(number, value) { return handled }
             return csrValue(number) != nil  // a read-only or hardwired-zero CSR: the write is ignored
         }
         return true

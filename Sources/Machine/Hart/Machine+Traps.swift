@@ -34,6 +34,7 @@ extension Machine {
         let s = state
         let cause = trap.cause, value = trap.value, pc = trap.pc
         trapLog?.append(TrapRecord(retired: s.pointee.retired, trap: trap))
+        if configuration.hypervisorExtension { return enterTrapWithHypervisor(trap, from: from) }
         if configuration.interceptUserTraps && from == .user {
             s.pointee.pc = pc
             pendingStop = .userTrap(trap)
@@ -91,6 +92,7 @@ extension Machine {
     /// delegated ones when the hart is below S, or in S with mstatus.SIE set (never in M). M-level
     /// interrupts come first, then the order MEI, MSI, MTI, SEI, SSI, STI.
     func takeableInterrupt() -> UInt32? {
+        if configuration.hypervisorExtension { return takeableInterruptWithHypervisor() }
         let s = state.pointee
         let pending = s.mip & s.mie
         guard pending != 0 else { return nil }
@@ -123,6 +125,7 @@ extension Machine {
             s.pointee.pc = next
             s.pointee.retired &+= 1
         }
+        if configuration.hypervisorExtension && executeHypervisorSystem(word, pc: pc) { return }
         let funct3 = word >> 12 & 7
         if funct3 != 0 {
             guard funct3 != 4, executeCSRInstruction(word) else { return illegal() }

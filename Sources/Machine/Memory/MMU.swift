@@ -64,6 +64,7 @@ enum TranslationResult {
 extension Machine {
     /// Recomputes the TLB tag contexts after a change of privilege, MPRV/MPP, SUM or MXR.
     func updateTranslationContext() {
+        if configuration.hypervisorExtension { return updateTranslationContextWithHypervisor() }
         let s = state.pointee
         fetchContext = UInt32(s.privilege.rawValue) << 20
         var data = UInt32(s.dataPrivilege.rawValue)
@@ -94,6 +95,9 @@ extension Machine {
     /// plain write of the PTE with A (and D for stores) set, done only after all checks pass.
     /// A PTE read outside RAM is an access fault of the original access's kind.
     func walk(_ virtualAddress: UInt32, _ access: MemoryAccess, privilege: PrivilegeLevel) -> TranslationResult {
+        if configuration.hypervisorExtension && usesTwoStageTranslation(access) {
+            return twoStageWalk(virtualAddress, access, privilege: privilege)
+        }
         let s = state.pointee
         guard s.satp >> 31 == 1 && privilege != .machine else {
             return .physical(virtualAddress, superpage: false)

@@ -168,6 +168,31 @@ extension AssemblerState {
         }
 
         switch mnemonic {
+        // The hypervisor extension's fences (privileged spec, H chapter): SFENCE.VMA's format with
+        // funct7 0010001 / 0110001. They are not `Operation`s: the decoder and disassembler stay
+        // RV32IMA + privileged (the words print as `.4byte`, as objdump prints them for an ELF
+        // without H), so the assembler emits them as plain instruction words.
+        case "hfence.vvma", "hfence.gvma":
+            guard operands.count <= 2 else { throw error("\(mnemonic) expects at most rs1, rs2") }
+            let rs1 = operands.count >= 1 ? try reg(0) : Register.zero
+            let rs2 = operands.count == 2 ? try reg(1) : Register.zero
+            let funct7: UInt32 = mnemonic == "hfence.vvma" ? 0b001_0001 : 0b011_0001
+            let word = funct7 << 25 | UInt32(rs2.number) << 20 | UInt32(rs1.number) << 15 | 0x73
+            try emit(PendingInstruction(operation: .illegal, immediate: .constant(Int32(bitPattern: word))))
+        // The hypervisor's virtual-machine loads and stores, emitted as words for the same reason:
+        // funct7 0110 ss s (size 2^ss, s = 1 for HSV), funct3 100; a load's rs2 field picks the
+        // variant (0 signed, 1 unsigned, 3 HLVX).
+        case "hlv.b", "hlv.bu", "hlv.h", "hlv.hu", "hlvx.hu", "hlv.w", "hlvx.wu", "hsv.b", "hsv.h", "hsv.w":
+            try expect(2, mnemonic.hasPrefix("hsv") ? "rs2, (rs1)" : "rd, (rs1)")
+            let data = try reg(0)
+            let base = try atomicAddress(operands[1], context)
+            let sizeBits: UInt32 = mnemonic.hasSuffix("w") || mnemonic.hasSuffix("wu") ? 2 : (mnemonic.contains(".h") ? 1 : 0)
+            let isStore = mnemonic.hasPrefix("hsv")
+            let variant: UInt32 = mnemonic.hasPrefix("hlvx") ? 3 : (mnemonic.hasSuffix("u") ? 1 : 0)
+            let funct7 = 0b0110_000 | sizeBits << 1 | (isStore ? 1 : 0)
+            let word = funct7 << 25 | (isStore ? UInt32(data.number) : variant) << 20 | UInt32(base.number) << 15
+                | 4 << 12 | (isStore ? 0 : UInt32(data.number) << 7) | 0x73
+            try emit(PendingInstruction(operation: .illegal, immediate: .constant(Int32(bitPattern: word))))
         case "nop":
             try expect(0, "no operands")
             try emit(PendingInstruction(operation: .addi))

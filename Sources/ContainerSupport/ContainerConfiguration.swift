@@ -76,6 +76,9 @@ public enum RootStorage: String, Sendable, Codable, CaseIterable {
     case sharedLayers = "share"
     /// The seed's "duplicating common resources to each partition": a full private copy.
     case copy
+    /// Neither: the rootfs itself, bind-mounted with every mount below it, all read-only.
+    /// For sandboxes that show the host's own files (the grader runs tests with rootfs "/").
+    case readOnlyBind = "bind-ro"
 }
 
 public enum NetworkMode: String, Sendable, Codable, CaseIterable {
@@ -233,7 +236,7 @@ public enum ByteSize {
 }
 
 extension String {
-    func trimmingSpaces() -> String {
+    public func trimmingSpaces() -> String {
         var s = Substring(self)
         while let c = s.first, c.isWhitespace { s = s.dropFirst() }
         while let c = s.last, c.isWhitespace { s = s.dropLast() }
