@@ -11,7 +11,10 @@
 //   HypervisorCore  the VMM framework: virtual CPU, guest memory (p2m), shadow page tables, emulated
 //                   devices, exit accounting, and the protocols Labs 03/04 implement (ExitHandler, ...)
 //   Hypervisor      the reference answers to those protocols, the VMM modes and the facade vlab calls
-//   SplitIO         Xen-style split drivers: shared rings, grant tables, event channels, block backend
+//   SplitIOSupport  the split-driver protocol a backend is built on: guest memory, grant tables, event
+//                   channels, the shared ring layout and frontend half, blkif, raw disk images, the frontend
+//   SplitIO         Xen-style split drivers: the backend ring half, the block backend, domains, emulated
+//                   and direct I/O (re-exports SplitIOSupport)
 //   ContainerSupport the container runtime's vocabulary: configuration, errors, syscall wrappers, step protocols
 //   Containers      OS-level virtualization on the Linux kernel (CContainers: its small C syscall shim)
 //   Grading         rubrics, sandboxed grading of lab submissions, JUnit/Gradescope reports
@@ -39,6 +42,8 @@ let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
     "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
     "03": ("03-trap-and-emulate", ["HypervisorCore", "Machine", "RISCV"]),
     "04": ("04-sensitive-instructions", ["HypervisorCore", "Machine", "RISCV"]),
+    // The split-driver protocol (SplitIOSupport), never SplitIO (whose BlockBackend is the answer).
+    "06": ("06-split-driver-io", ["SplitIOSupport", "LabSupport"]),
     // The runtime's vocabulary and syscall shim, never Containers (the reference answers).
     "07": ("07-containers", ["CContainers", "ContainerSupport"]),
 ]
@@ -55,6 +60,10 @@ if let number = environment["VLAB_LAB"], let lab = labs[number] {
     }
     var testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
     labTargets.append(.target(name: module, dependencies: lab.dependencies, path: sources, swiftSettings: strict))
+    if number == "06" {
+        // The hidden tests compare with the reference backend.
+        testDependencies += ["SplitIOSupport", "SplitIO"]
+    }
     if number == "07" {
         // The container init that runs the student's steps: the runtime re-executes it inside the
         // new namespaces. It, and the tests, may use Containers; the lab target may not.
@@ -103,7 +112,9 @@ let package = Package(
             resources: [.copy("Guests"), .copy("Workloads")],
             swiftSettings: strict),
         // The students' guide to the split-driver model lives beside the code it explains.
-        .target(name: "SplitIO", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
+        // What a block backend is built on; Lab 06 depends on this alone, never on SplitIO's backend.
+        .target(name: "SplitIOSupport", swiftSettings: strict),
+        .target(name: "SplitIO", dependencies: ["SplitIOSupport", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "CContainers"),
         // What a container runtime is made of but not how to make one: the configuration, the errors, the
         // syscall wrappers, the cgroup layout and the three step protocols. Lab 07 builds on this, not on Containers.
@@ -116,7 +127,7 @@ let package = Package(
         // The assembler corpus (.s files and the GNU linker script) is test data, read by path.
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"], exclude: ["AssemblerCorpus"], swiftSettings: strict),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
-        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
+        .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "SplitIOSupport", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"],
                     swiftSettings: strict),

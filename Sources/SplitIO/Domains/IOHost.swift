@@ -1,6 +1,7 @@
 import Hypervisor
 import HypervisorCore
 import Machine
+import SplitIOSupport
 
 /// The I/O side of the hypervisor for a set of real domains: it gives the split-driver pieces
 /// (grant tables, event channels, Dom0's `BlockBackend`) and the two other disk paths (the
@@ -24,8 +25,8 @@ public final class IOHost {
     public let backend: BlockBackend
     public let iommu = IOMMU()
 
-    private var guests: [DomainID: IOGuest] = [:]
-    private var upcallsToRaise: Set<DomainID> = []
+    private var guests: [SplitIOSupport.DomainID: IOGuest] = [:]
+    private var upcallsToRaise: Set<SplitIOSupport.DomainID> = []
     private var dom0Notified = false
 
     public init(dom0: Dom0, backendLimits: BlockBackend.Limits = BlockBackend.Limits()) {
@@ -45,7 +46,7 @@ public final class IOHost {
         guard let domain = dom0.domain(id), id.number > 0, id.number <= Int(UInt16.max) else {
             throw SplitIOError(.badRequest, "\(id): no such domain")
         }
-        let name = DomainID(UInt16(id.number))
+        let name = SplitIOSupport.DomainID(UInt16(id.number))
         guard guests[name] == nil else { throw SplitIOError(.badRequest, "\(id) already has a disk") }
         let vm = domain.vm
         frames.assign(vm.memory.machineFrames.map { FrameNumber(containing: $0) }, to: name)
@@ -73,26 +74,26 @@ public final class IOHost {
     /// Reclaims the pass-through device of `id` (the domain is going away): with the IOMMU the
     /// device's context is torn down, so whatever DMA it still has pending faults.
     public func reclaimDevice(of id: Hypervisor.DomainID) {
-        guard let guest = guests[DomainID(UInt16(clamping: id.number))], let device = guest.device else { return }
+        guard let guest = guests[SplitIOSupport.DomainID(UInt16(clamping: id.number))], let device = guest.device else { return }
         iommu.detach(device: device.device)
     }
 
     /// What the domain's workload measured between its two marks, once it has run.
     public func measurement(of id: Hypervisor.DomainID) -> IOMeasurement? {
-        guests[DomainID(UInt16(clamping: id.number))]?.measurement
+        guests[SplitIOSupport.DomainID(UInt16(clamping: id.number))]?.measurement
     }
 
-    public func device(of id: Hypervisor.DomainID) -> DMADisk? { guests[DomainID(UInt16(clamping: id.number))]?.device }
+    public func device(of id: Hypervisor.DomainID) -> DMADisk? { guests[SplitIOSupport.DomainID(UInt16(clamping: id.number))]?.device }
     public func controller(of id: Hypervisor.DomainID) -> EmulatedDiskController? {
-        guests[DomainID(UInt16(clamping: id.number))]?.controller
+        guests[SplitIOSupport.DomainID(UInt16(clamping: id.number))]?.controller
     }
     public func connection(of id: Hypervisor.DomainID) -> BlockBackend.ConnectionID? {
-        guests[DomainID(UInt16(clamping: id.number))]?.connection
+        guests[SplitIOSupport.DomainID(UInt16(clamping: id.number))]?.connection
     }
 
     // MARK: Hypercalls
 
-    func serve(_ number: UInt32, vcpu: inout VirtualCPU, from domain: DomainID, platform: GuestPlatform) -> Int32 {
+    func serve(_ number: UInt32, vcpu: inout VirtualCPU, from domain: SplitIOSupport.DomainID, platform: GuestPlatform) -> Int32 {
         guard let guest = guests[domain] else { return IOHypercallABI.notSupported }
         let start = CPUClock.now()
         defer {
@@ -176,7 +177,7 @@ public final class IOHost {
         }
     }
 
-    private func raiseInterrupt(_ domain: DomainID) {
+    private func raiseInterrupt(_ domain: SplitIOSupport.DomainID) {
         upcallsToRaise.insert(domain)
         guests[domain]?.interruptsToGuest += 1
     }
@@ -184,7 +185,7 @@ public final class IOHost {
     /// Sets the virtual interrupt of every domain with an upcall: the running one's through its
     /// vCPU as the hypercall returns (its `VirtualMachine` holds it exclusively meanwhile), the
     /// others' directly, for when they next run.
-    private func deliverUpcalls(current: DomainID, vcpu: inout VirtualCPU) {
+    private func deliverUpcalls(current: SplitIOSupport.DomainID, vcpu: inout VirtualCPU) {
         for domain in upcallsToRaise {
             if domain == current {
                 vcpu.csrs.mip |= IOHypercallABI.upcallInterrupt
@@ -242,7 +243,7 @@ final class IOGuest {
         var nanoseconds: UInt64
         var wall: UInt64
     }
-    let domain: DomainID
+    let domain: SplitIOSupport.DomainID
     let vm: VirtualMachine
     let path: IOPath
     let disk: RawDiskImage
@@ -255,7 +256,7 @@ final class IOGuest {
     var start: Snapshot?
     var measurement: IOMeasurement?
 
-    init(domain: DomainID, vm: VirtualMachine, path: IOPath, disk: RawDiskImage) {
+    init(domain: SplitIOSupport.DomainID, vm: VirtualMachine, path: IOPath, disk: RawDiskImage) {
         self.domain = domain
         self.vm = vm
         self.path = path

@@ -25,11 +25,11 @@ public protocol RingEntry {
 /// before the entries it covers; without the full barrier a producer could read the consumer's
 /// event index before its own index update is visible, and both sides would go to sleep (the
 /// lost-wakeup race that `req_event`/`rsp_event` are designed around).
-enum RingOrdering {
+public enum RingOrdering {
     /// `wmb()`: entries written so far become visible before the producer index that publishes them.
-    @inline(__always) static func entriesBeforeProducerIndex() {}
+    @inline(__always) public static func entriesBeforeProducerIndex() {}
     /// `mb()`: our index update is visible before we read the other side's event index.
-    @inline(__always) static func indexBeforeEventCheck() {}
+    @inline(__always) public static func indexBeforeEventCheck() {}
     /// `rmb()`: the producer index is read before the entries it covers.
-    @inline(__always) static func producerIndexBeforeEntries() {}
+    @inline(__always) public static func producerIndexBeforeEntries() {}
 }

@@ -15,10 +15,10 @@
 public struct SharedRing<Request: RingEntry, Response: RingEntry> {
     public let page: SharedPage
 
-    static var requestProducerOffset: Int { 0 }
-    static var requestEventOffset: Int { 4 }
-    static var responseProducerOffset: Int { 8 }
-    static var responseEventOffset: Int { 12 }
+    public static var requestProducerOffset: Int { 0 }
+    public static var requestEventOffset: Int { 4 }
+    public static var responseProducerOffset: Int { 8 }
+    public static var responseEventOffset: Int { 12 }
     /// Where the first slot starts: four indices and 48 bytes of padding.
     public static var headerSize: Int { 64 }
 
@@ -44,10 +44,10 @@ public struct SharedRing<Request: RingEntry, Response: RingEntry> {
     public func responseProducer() throws(SplitIOError) -> UInt32 { try page.load32(at: Self.responseProducerOffset) }
     public func responseEvent() throws(SplitIOError) -> UInt32 { try page.load32(at: Self.responseEventOffset) }
 
-    func setRequestProducer(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.requestProducerOffset) }
-    func setRequestEvent(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.requestEventOffset) }
-    func setResponseProducer(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.responseProducerOffset) }
-    func setResponseEvent(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.responseEventOffset) }
+    public func setRequestProducer(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.requestProducerOffset) }
+    public func setRequestEvent(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.requestEventOffset) }
+    public func setResponseProducer(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.responseProducerOffset) }
+    public func setResponseEvent(_ value: UInt32) throws(SplitIOError) { try page.store32(value, at: Self.responseEventOffset) }
 
     /// `SHARED_RING_INIT`: both producers 0, both event thresholds 1 (notify on the first entry),
     /// padding zeroed. Only the frontend initializes the shared page.
@@ -63,19 +63,19 @@ public struct SharedRing<Request: RingEntry, Response: RingEntry> {
         headerSize + Int(index & (size &- 1)) * slotSize
     }
 
-    func readRequest(_ index: UInt32) throws(SplitIOError) -> Request {
+    public func readRequest(_ index: UInt32) throws(SplitIOError) -> Request {
         Request(decoding: try page.read(at: Self.slotOffset(index), count: Request.encodedSize))
     }
 
-    func writeRequest(_ request: Request, _ index: UInt32) throws(SplitIOError) {
+    public func writeRequest(_ request: Request, _ index: UInt32) throws(SplitIOError) {
         try page.write(at: Self.slotOffset(index), request.encoded())
     }
 
-    func readResponse(_ index: UInt32) throws(SplitIOError) -> Response {
+    public func readResponse(_ index: UInt32) throws(SplitIOError) -> Response {
         Response(decoding: try page.read(at: Self.slotOffset(index), count: Response.encodedSize))
     }
 
-    func writeResponse(_ response: Response, _ index: UInt32) throws(SplitIOError) {
+    public func writeResponse(_ response: Response, _ index: UInt32) throws(SplitIOError) {
         try page.write(at: Self.slotOffset(index), response.encoded())
     }
 

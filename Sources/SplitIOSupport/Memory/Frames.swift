@@ -32,7 +32,7 @@ public struct FrameNumber: Hashable, Sendable, Comparable, CustomStringConvertib
 
 /// The page size of RV32 Sv32 and of Xen on every architecture it supports.
 public let pageSize = 4096
-let pageShift: UInt32 = 12
+public let pageShift: UInt32 = 12
 
 /// Who owns each frame of machine memory. The hypervisor is the only writer (it builds domains
 /// and hands them frames); the grant table asks it whether a granter really owns what it grants.

@@ -40,12 +40,12 @@ public struct SharedPage {
 
 extension FixedWidthInteger {
     /// The value's bytes, least significant first.
-    var littleEndianBytes: [UInt8] {
+    public var littleEndianBytes: [UInt8] {
         (0..<Self.bitWidth / 8).map { UInt8(truncatingIfNeeded: self >> ($0 * 8)) }
     }
 
     /// Assembles a value from `bytes` (least significant first); missing bytes read as zero.
-    init(littleEndianBytes bytes: some Collection<UInt8>) {
+    public init(littleEndianBytes bytes: some Collection<UInt8>) {
         var value: Self = 0
         for (index, byte) in bytes.prefix(Self.bitWidth / 8).enumerated() {
             value |= Self(truncatingIfNeeded: byte) << (index * 8)
