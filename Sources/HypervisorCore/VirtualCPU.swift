@@ -161,3 +161,23 @@ public enum ExceptionCode {
     public static let loadPageFault: UInt32 = 13
     public static let storePageFault: UInt32 = 15
 }
+
+extension VirtualCPU {
+    /// WFI as the bare machine does it, shared by every VMM mode: resume if an enabled interrupt is
+    /// pending; otherwise move virtual time to the timer deadline if the timer can wake the vCPU
+    /// (it stays waiting until the timer interrupt is taken). Returns nil when the vCPU can go on,
+    /// or why it would sleep forever.
+    public mutating func settleWait() -> String? {
+        if pendingInterrupts & csrs.mie != 0 {
+            waitingForInterrupt = false
+            return nil
+        }
+        let now = mtime
+        if csrs.mie & InterruptBits.machineTimer != 0 && timer.mtimecmp > now && timer.mtimecmp - now < 1 << 62 {
+            timer.offset &+= timer.mtimecmp - now
+            return nil
+        }
+        waitingForInterrupt = false
+        return "WFI waits forever: no enabled interrupt can become pending (mie=0x\(hex8(csrs.mie)))"
+    }
+}

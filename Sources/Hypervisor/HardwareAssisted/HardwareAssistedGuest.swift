@@ -190,20 +190,9 @@ public final class HardwareAssistedGuest {
         return true
     }
 
-    /// WFI as the bare machine does it: resume if an enabled interrupt is pending; otherwise move
-    /// virtual time to the timer deadline if the timer can wake the vCPU; otherwise it sleeps forever.
+    /// WFI as the bare machine does it (`VirtualCPU.settleWait`); a vCPU that would sleep forever is a guest fault.
     private func waitForInterrupt() -> GuestRunResult? {
-        if vcpu.pendingInterrupts & vcpu.csrs.mie != 0 {
-            vcpu.waitingForInterrupt = false
-            return nil
-        }
-        let now = vcpu.mtime
-        if vcpu.csrs.mie & InterruptBits.machineTimer != 0 && vcpu.timer.mtimecmp > now && vcpu.timer.mtimecmp - now < 1 << 62 {
-            vcpu.timer.offset &+= vcpu.timer.mtimecmp - now
-            return nil
-        }
-        vcpu.waitingForInterrupt = false
-        return fault("WFI waits forever: no enabled interrupt can become pending (mie=0x\(hex8(vcpu.csrs.mie)))")
+        vcpu.settleWait().map(fault)
     }
 
     /// One world switch: the virtual CPU onto the hart, run the guest natively, read it back, handle the exit.
