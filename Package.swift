@@ -10,6 +10,8 @@
 //   LabTestSupport  the labs' test harness: the reference (Machine) run in lock-step with a lab
 //   HypervisorCore  the VMM framework: virtual CPU, guest memory (p2m), shadow page tables, emulated
 //                   devices, exit accounting, and the protocols Labs 03/04 implement (ExitHandler, ...)
+//   MemoryVirtualization  the reference shadow pager, nested-paging measurement, page sharing and
+//                   ballooning, and the memory workloads `vlab bench memory` runs
 //   Hypervisor      the reference answers to those protocols, the VMM modes and the facade vlab calls
 //   SplitIOSupport  the split-driver protocol a backend is built on: guest memory, grant tables, event
 //                   channels, the shared ring layout and frontend half, blkif, raw disk images, the frontend
@@ -101,12 +103,14 @@ let package = Package(
         // The VMM framework (what a lab may build on) and, separately, the reference answers: a lab
         // target that depends on HypervisorCore alone cannot call the reference.
         .target(name: "HypervisorCore", dependencies: ["Machine", "RISCV"], swiftSettings: strict),
-        .target(name: "Hypervisor", dependencies: ["HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"],
+        // Memory virtualization's reference answers (the shadow pager Lab 05 writes, over-commitment).
+        .target(name: "MemoryVirtualization", dependencies: ["HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
+        .target(name: "Hypervisor", dependencies: ["MemoryVirtualization", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"],
                 swiftSettings: strict),
         .target(
             name: "VLabCLI",
             dependencies: [
-                "RISCV", "Machine", "Containers", "Grading", "Hypervisor", "HypervisorCore", "SplitIO",
+                "RISCV", "Machine", "Containers", "Grading", "Hypervisor", "HypervisorCore", "MemoryVirtualization", "SplitIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Guests"), .copy("Workloads")],
@@ -130,6 +134,9 @@ let package = Package(
         .testTarget(name: "SplitIOTests", dependencies: ["SplitIO", "SplitIOSupport", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "ContainersTests", dependencies: ["Containers"], exclude: ["make-busybox-rootfs.sh"], swiftSettings: strict),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "HypervisorCore", "Machine", "RISCV"],
+                    swiftSettings: strict),
+        .testTarget(name: "MemoryVirtualizationTests",
+                    dependencies: ["MemoryVirtualization", "Hypervisor", "HypervisorCore", "Machine", "RISCV"], exclude: ["README.md"],
                     swiftSettings: strict),
         .testTarget(name: "VLabCLITests", dependencies: ["VLabCLI", "Machine", "RISCV"], swiftSettings: strict),
         .testTarget(name: "LabFrameworkTests", dependencies: ["LabSupport", "LabTestSupport", "VLabCLI", "Machine", "RISCV"],
