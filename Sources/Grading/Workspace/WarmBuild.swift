@@ -65,6 +65,7 @@ public final class WarmBuild: Sendable {
         }
         let started = Date()
         log("Preparing the warm build of lab \(rubric.lab) (\(rubric.slug)); the first one compiles the whole package…")
+        seedFromSiblingLab(log: log)
         try syncSources()
         let result = try sandbox.run(SandboxedCommand(
             arguments: [swiftExecutable(), "build", "--build-tests"], environment: buildEnvironment,
@@ -79,6 +80,37 @@ public final class WarmBuild: Sendable {
         try? bundle.write(toFile: templateFolder + "/.vlab-test-bundle", atomically: true, encoding: .utf8)
         try? fingerprint.write(toFile: stamp, atomically: true, encoding: .utf8)
         return Date().timeIntervalSince(started)
+    }
+
+    /// A template with no build yet starts from another lab's built template, when one exists in the same
+    /// cache: everything below the labs (RISCV, Machine, the hypervisor…) is the same package at the same
+    /// sandbox path, so SwiftPM recompiles only what differs (the lab and its tests) instead of the whole
+    /// package. Only with namespaces: without them each template is built at its own host path, and
+    /// SwiftPM's build state, full of absolute paths, would not carry over. Best effort: a failed copy
+    /// leaves an empty `.build` and a cold build.
+    private func seedFromSiblingLab(log: (String) -> Void) {
+        let manager = FileManager.default
+        let ownBuild = templateFolder + "/.build"
+        guard sandbox.usesNamespaces, !manager.fileExists(atPath: ownBuild) else { return }
+        let cacheRoot = (labCache as NSString).deletingLastPathComponent
+        var newest: (folder: String, built: Date)?
+        for slug in (try? manager.contentsOfDirectory(atPath: cacheRoot)) ?? [] where cacheRoot + "/" + slug != labCache {
+            let template = cacheRoot + "/" + slug + "/template"
+            guard manager.fileExists(atPath: template + "/.build"),
+                  let built = (try? manager.attributesOfItem(atPath: template + "/.vlab-fingerprint"))?[.modificationDate] as? Date
+            else { continue }
+            if newest.map({ built > $0.built }) ?? true { newest = (cacheRoot + "/" + slug, built) }
+        }
+        guard let sibling = newest else { return }
+        // The sibling's grader may be rebuilding it: copy under its lock.
+        let lock = open(sibling.folder + "/.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { return }
+        defer { close(lock) }
+        while flock(lock, LOCK_SH) != 0 && errno == EINTR {}
+        log("Starting from the built template of \((sibling.folder as NSString).lastPathComponent)")
+        if (try? copyTree(sibling.folder + "/template/.build", to: ownBuild)) == nil {
+            try? manager.removeItem(atPath: ownBuild)
+        }
     }
 
     /// Replaces everything in the template except `.build` with a fresh copy of the course's files.
