@@ -210,12 +210,14 @@ static void idle(u32 seen) {
     while (upcalls == seen) {}
 }
 
-/* One round of the event loop: take what the backend answered, and sleep (with the final check
- * of both rings, RING_FINAL_CHECK_FOR_RESPONSES) only if there was nothing. */
+/* One round of the event loop: take what the backend answered, and sleep (after the final check,
+ * RING_FINAL_CHECK_FOR_RESPONSES) only if there was nothing. */
 static void step(void) {
     u32 seen = upcalls;
     if (tx_reap() + rx_poll()) return;
-    tx_ring.rsp_event = tx_rsp_cons + 1;
+    /* TX completions only matter when we are out of TX pages (netfront reclaims them lazily
+     * otherwise): asking for them always would cost an upcall per frame sent. */
+    if (!tx_free_count) tx_ring.rsp_event = tx_rsp_cons + 1;
     rx_ring.rsp_event = rx_rsp_cons + 1;
     full_barrier();
     if (tx_ring.rsp_prod != tx_rsp_cons || rx_ring.rsp_prod != rx_rsp_cons) return;
