@@ -87,6 +87,27 @@ struct NetDomainTests {
         #expect(host.backend.state(of: deaf) == .connected)
     }
 
+    @Test("a hostile DomU (event storm, frame past its page) is disconnected; two others ping through the same bridge")
+    func hostileDomain() throws {
+        let workload = NetWorkload.ping(8)
+        let (results, host) = try NetExperiment(image: try Self.guestImage(), workload: workload).run(before: [.hostile])
+        // Its vif is gone, so its port is no longer connected to Dom0: the send after the bad
+        // request fails with invalid-parameter (-3).
+        #expect(results[0].console == "net: hostile: 1000 events and a frame past its page; sending now returns 3 (negative)\n")
+        #expect(results[0].state == .exited(code: 0))
+        let vif = try #require(host.vif(of: Hypervisor.DomainID(1)))
+        guard case .disconnected(let reason) = host.backend.state(of: vif) else {
+            Issue.record("the hostile vif is still connected")
+            return
+        }
+        #expect(reason == "dom1: TX request 0: 200 bytes at offset 4000 run past the 4096-byte page")
+        #expect(host.backend.statistics(of: vif)?.framesSent == 0)
+        #expect(results[1].state == .exited(code: 0), "\(results[1].console)")
+        #expect(results[2].state == .exited(code: 0), "\(results[2].console)")
+        #expect(results[1].console == "net: ping 10.0.0.3: 8 sent, 8 received, 0 bad frames, checksum \(Self.hex(workload.expectedChecksum))\n")
+        #expect(host.backend.connectedVifs.count == 2)
+    }
+
     @Test("the committed net-guest.elf is what build.sh builds from the sources",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/riscv64-unknown-elf-gcc"),
                    "needs riscv64-unknown-elf-gcc (Debian gcc-riscv64-unknown-elf)"))

@@ -17,6 +17,9 @@ public struct NetWorkload: Equatable, Sendable, CustomStringConvertible {
         /// Connects its vif but never posts an RX buffer and never transmits: the hostile "RX ring
         /// never refilled" peer. It waits (without spinning) until shut down.
         case deaf = 4
+        /// Sends 1000 notifications with nothing on its ring, then a TX request whose frame runs
+        /// past its page (netback disconnects it), and stops.
+        case hostile = 5
     }
 
     public var kind: Kind

@@ -3,7 +3,8 @@
  * It runs as its domain's kernel (virtual M-mode, no paging) under VirtLab's VMM, with one vif
  * on Dom0's bridge. Arguments in registers at entry:
  *   a0 role    0 ping client, 1 ping responder, 2 bulk sender, 3 bulk receiver,
- *              4 deaf (connects, never posts an RX buffer, never sends: the hostile peer)
+ *              4 deaf (connects, never posts an RX buffer, never sends),
+ *              5 hostile (an event storm, then a TX request running past its page)
  *   a1 count   echo requests (ping) or bytes to stream (bulk)
  *   a2 size    ICMP payload bytes (0..1472) or data bytes per bulk frame (1..1492)
  *   a3 window  bulk frames the sender may have unacknowledged (1..64)
@@ -428,9 +429,26 @@ static void bulk_receiver(void) {
     puts_uart(" bad frames, checksum "); puthex(checksum); putc_uart('\n');
 }
 
+/* The hostile frontend: 1000 notifications with nothing on the ring, then a TX request whose
+ * frame would run past the end of its page, which netback answers by disconnecting the vif. */
+static void hostile(void) {
+    for (int i = 0; i < 1000; i++) hypercall(IO_EVTCHN_SEND, event_port, 0, 0);
+    struct netif_tx_request *req = &tx_ring.ring[tx_prod_pvt & (RING_SLOTS - 1)].req;
+    req->gref = tx_grants[0];
+    req->offset = 4000;
+    req->flags = 0;
+    req->id = 0;
+    req->size = 200;
+    tx_prod_pvt++;
+    tx_kick();
+    long after = hypercall(IO_EVTCHN_SEND, event_port, 0, 0);
+    puts_uart("net: hostile: 1000 events and a frame past its page; sending now returns ");
+    putdec((u32)-after); puts_uart(after < 0 ? " (negative)\n" : " (positive)\n");
+}
+
 void net_main(u32 a_role, u32 a_count, u32 a_size, u32 a_window, u32 own, u32 peer) {
     role = (int)a_role; count = a_count; size = a_size; window = a_window;
-    if (role > 4 || own == 0 || own > 254 || peer == 0 || peer > 254 || own == peer) fail("bad arguments; role", (long)a_role);
+    if (role > 5 || own == 0 || own > 254 || peer == 0 || peer > 254 || own == peer) fail("bad arguments; role", (long)a_role);
     if ((role == 0 || role == 1) && size > 1472) fail("ping payload too large:", (long)size);
     if ((role == 2 || role == 3) && (size == 0 || size > 1492 || window == 0 || window > RX_BUFFERS)) fail("bad bulk frame size or window:", (long)size);
     u8 mac[6] = { 0x02, 0, 0, 0, 0, (u8)own };
@@ -444,6 +462,10 @@ void net_main(u32 a_role, u32 a_count, u32 a_size, u32 a_window, u32 own, u32 pe
     if (role == 4) {
         puts_uart("net: deaf: connected, posting no RX buffers\n");
         for (;;) idle(upcalls);
+    }
+    if (role == 5) {
+        hostile();
+        stop(0);
     }
     if (role == 0) ping_client();
     else if (role == 1) ping_responder();
