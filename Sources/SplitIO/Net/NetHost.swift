@@ -153,6 +153,7 @@ public final class NetHost {
         serviceDom0()
         if upcallsToRaise.contains(guest.domain) { return 0 }
         guard (try? dom0.pause(guest.id)) != nil else { return IOHypercallABI.failed }
+        guest.isBlocked = true
         guest.blockedAt = vcpu.retired
         guest.blocks += 1
         return 1
@@ -173,7 +174,11 @@ public final class NetHost {
         upcallsToRaise.insert(domain)
         guard let guest = guests[domain] else { return }
         guest.interruptsToGuest += 1
-        if dom0.domain(guest.id)?.state == .paused { try? dom0.unpause(guest.id) }
+        // Only a pause of our own making ends here; a domain the toolstack paused stays paused.
+        if guest.isBlocked {
+            guest.isBlocked = false
+            try? dom0.unpause(guest.id)
+        }
     }
 
     /// Sets the virtual interrupt of every domain with an upcall: the running one's through its
@@ -271,6 +276,9 @@ final class NetGuest {
     var notificationsToHost: UInt64 = 0
     var interruptsToGuest: UInt64 = 0
     var handlerNanoseconds: UInt64 = 0
+    /// Paused by `block`, waiting for an event; `blockedAt` is its instruction count then, until
+    /// the slice it blocked in has ended and its idle spin is counted.
+    var isBlocked = false
     var blockedAt: UInt64?
     var blocks = 0
     var idleInstructions: UInt64 = 0
