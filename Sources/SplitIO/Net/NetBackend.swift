@@ -97,6 +97,9 @@ public final class NetBackend {
     public let bridge: NetBridge
     public let limits: Limits
     private var vifs: [Vif] = []
+    /// Bridge ports that are not guests (see `attachUplink`), by port number.
+    private var uplinks: [Int: ([UInt8]) -> Void] = [:]
+    private var nextPort = 0
 
     public init(domain: DomainID = .dom0, grants: GrantTables, events: EventChannels, bridge: NetBridge = NetBridge(),
                 limits: Limits = Limits()) {
@@ -124,7 +127,8 @@ public final class NetBackend {
             }
             let txPage = try tx.sharedPage(), rxPage = try rx.sharedPage()
             let port = try events.bindInterdomain(in: domain, remoteDomain: frontend, remotePort: eventPort)
-            let id = VifID(rawValue: vifs.count)
+            let id = VifID(rawValue: nextPort)
+            nextPort += 1
             vifs.append(Vif(id: id, frontend: frontend, mappings: mappings, transmit: BackRing(page: txPage),
                             receive: BackRing(page: rxPage), port: port))
             return id
@@ -142,6 +146,31 @@ public final class NetBackend {
     public func state(of id: VifID) -> VifState? { vif(id)?.state }
     public func statistics(of id: VifID) -> VifStatistics? { vif(id)?.statistics }
     public var connectedVifs: [VifID] { vifs.filter { $0.state == .connected }.map(\.id) }
+
+    /// Every port of the bridge: the connected vifs and the uplinks.
+    public var bridgePorts: [VifID] { (connectedVifs + uplinks.keys.map { VifID(rawValue: $0) }).sorted() }
+
+    // MARK: Uplinks
+
+    /// Plugs a port into the bridge that is not a guest: Dom0's way to the outside (in Xen, the
+    /// physical NIC or a TAP device enslaved to the same bridge). Frames the bridge sends to it
+    /// go to `transmit`; frames from outside come in through `receive(fromUplink:_:)`.
+    public func attachUplink(_ transmit: @escaping ([UInt8]) -> Void) -> VifID {
+        let id = VifID(rawValue: nextPort)
+        nextPort += 1
+        uplinks[id.rawValue] = transmit
+        return id
+    }
+
+    /// Switches a frame that arrived on an uplink, as if a guest had sent it. Frames that are not
+    /// Ethernet-sized are dropped (false).
+    @discardableResult
+    public func receive(fromUplink uplink: VifID, _ frame: [UInt8]) -> Bool {
+        guard uplinks[uplink.rawValue] != nil,
+              (NetProtocol.ethernetHeaderSize...NetProtocol.maxFrameSize).contains(frame.count) else { return false }
+        forward(frame, from: uplink)
+        return true
+    }
 
     /// Whether a pass would do anything without a new notification (TX requests left on a ring
     /// by the per-pass budget).
@@ -166,10 +195,17 @@ public final class NetBackend {
                 drop(vif, reason: error.message)
                 continue
             }
-            for frame in frames {
-                for destination in bridge.destinations(of: frame, from: vif.id, ports: connectedVifs) {
-                    if let target = self.vif(destination) { deliver(frame, to: target) }
-                }
+            for frame in frames { forward(frame, from: vif.id) }
+        }
+    }
+
+    /// Step 2: the bridge picks the ports; each gets the frame.
+    private func forward(_ frame: [UInt8], from source: VifID) {
+        for destination in bridge.destinations(of: frame, from: source, ports: bridgePorts) {
+            if let uplink = uplinks[destination.rawValue] {
+                uplink(frame)
+            } else if let target = vif(destination) {
+                deliver(frame, to: target)
             }
         }
     }
@@ -253,7 +289,7 @@ public final class NetBackend {
     }
 
     private func vif(_ id: VifID) -> Vif? {
-        vifs.indices.contains(id.rawValue) ? vifs[id.rawValue] : nil
+        vifs.first { $0.id == id }
     }
 }
 

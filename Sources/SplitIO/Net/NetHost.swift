@@ -2,6 +2,13 @@ import Hypervisor
 import HypervisorCore
 import Machine
 import SplitIOSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The network side of the hypervisor for real domains: grant tables, event channels and Dom0's
 /// `NetBackend` with its bridge, given to domains that `Dom0` runs through the I/O hypercalls.
@@ -67,21 +74,44 @@ public final class NetHost {
     public func idleInstructions(of id: Hypervisor.DomainID) -> UInt64 { guest(id)?.idleInstructions ?? 0 }
     public func blocks(of id: Hypervisor.DomainID) -> Int { guest(id)?.blocks ?? 0 }
 
+    /// Frames from outside the machine (an uplink on the bridge, e.g. a TAP device): called after
+    /// every slice, and while no domain is runnable; it hands waiting frames to
+    /// `backend.receive(fromUplink:_:)` and returns whether there were any.
+    public var pollUplinks: (() -> Bool)?
+    /// How long `run` waits for the outside when every domain is blocked, in milliseconds.
+    public var uplinkPatience = 2000
+
     /// Runs every runnable domain, a slice at a time, until none is runnable: all stopped, or the
-    /// rest blocked with no event that could wake them. Returns the slices run.
+    /// rest blocked with no event that could wake them (from a domain, or from an uplink within
+    /// `uplinkPatience`). Returns the slices run.
     @discardableResult
     public func run(maxSlices: Int = 10_000_000) -> Int {
         var slices = 0
-        while slices < maxSlices, dom0.runSlice() {
-            slices += 1
-            // The domain that blocked in this slice spun to its end: that was idle time.
-            for guest in guests.values {
-                guard let blockedAt = guest.blockedAt else { continue }
-                guest.idleInstructions += guest.vm.vcpu.retired &- blockedAt
-                guest.blockedAt = nil
+        while slices < maxSlices {
+            if dom0.runSlice() {
+                slices += 1
+                // The domain that blocked in this slice spun to its end: that was idle time.
+                for guest in guests.values {
+                    guard let blockedAt = guest.blockedAt else { continue }
+                    guest.idleInstructions += guest.vm.vcpu.retired &- blockedAt
+                    guest.blockedAt = nil
+                }
+                if pollUplinks?() == true { deliverUpcallsOutsideHypercalls() }
+                continue
             }
+            // Nothing runnable: only the outside can wake a blocked domain now.
+            guard let poll = pollUplinks, guests.values.contains(where: \.isBlocked), waitForUplinks(poll) else { break }
+            deliverUpcallsOutsideHypercalls()
         }
         return slices
+    }
+
+    private func waitForUplinks(_ poll: () -> Bool) -> Bool {
+        for _ in 0..<max(1, uplinkPatience) {
+            if poll() { return true }
+            usleep(1000)
+        }
+        return false
     }
 
     private func guest(_ id: Hypervisor.DomainID) -> NetGuest? {
@@ -183,7 +213,7 @@ public final class NetHost {
 
     /// Sets the virtual interrupt of every domain with an upcall: the running one's through its
     /// vCPU as the hypercall returns, the others' directly, for when they next run.
-    private func deliverUpcalls(current: SplitIOSupport.DomainID, vcpu: inout VirtualCPU) {
+    private func deliverUpcalls(current: SplitIOSupport.DomainID?, vcpu: inout VirtualCPU) {
         for domain in upcallsToRaise {
             if domain == current {
                 vcpu.csrs.mip |= IOHypercallABI.upcallInterrupt
@@ -192,6 +222,12 @@ public final class NetHost {
             }
         }
         upcallsToRaise.removeAll()
+    }
+
+    /// The same, outside any hypercall (a frame came in from an uplink): no vCPU is running.
+    private func deliverUpcallsOutsideHypercalls() {
+        var none = VirtualCPU()
+        deliverUpcalls(current: nil, vcpu: &none)
     }
 
     // MARK: Measurement

@@ -369,7 +369,8 @@ static void bulk_receive(const u8 *header, u32 length) {
 
 static void handle_frame(const u8 *frame, u32 length) {
     if (length < 14) { bad_frames++; return; }
-    if (!same(frame, own_mac, 6) && frame[0] != 0xff) { bad_frames++; return; }   /* not for us */
+    /* Not for us (a flooded unicast, a multicast we never joined): a NIC drops these silently. */
+    if (!same(frame, own_mac, 6) && !(frame[0] == 0xff && same(frame, frame + 1, 5))) return;
     u32 type = get16(frame + 12);
     if (type == 0x0806) arp_receive(frame + 14, length - 14);
     else if (type == 0x0800) ipv4_receive(frame + 14, length - 14);
