@@ -35,12 +35,12 @@ public final class NetHost {
     public let events: EventChannels
     public let backend: NetBackend
 
-    private var guests: [SplitIOSupport.DomainID: NetGuest] = [:]
+    var guests: [SplitIOSupport.DomainID: NetGuest] = [:]
     private var upcallsToRaise: Set<SplitIOSupport.DomainID> = []
     private var dom0Notified = false
     /// Measurement snapshots: taken at the measuring guest's start mark, completed at its end mark.
-    private var start: Totals?
-    public private(set) var measurement: NetMeasurement?
+    var measurementStart: NetMeasurement.Totals?
+    public internal(set) var measurement: NetMeasurement?
 
     public init(dom0: Dom0, limits: NetBackend.Limits = NetBackend.Limits()) {
         self.dom0 = dom0
@@ -229,77 +229,6 @@ public final class NetHost {
         var none = VirtualCPU()
         deliverUpcalls(current: nil, vcpu: &none)
     }
-
-    // MARK: Measurement
-
-    /// Everything counted, over all attached domains, at one moment.
-    struct Totals {
-        var instructions: UInt64 = 0
-        var idle: UInt64 = 0
-        var exits: [ExitReason: UInt64] = [:]
-        var notifications: UInt64 = 0
-        var frames = 0
-        var dropped = 0
-        var nanoseconds: UInt64 = 0
-        var wall: UInt64 = 0
-    }
-
-    /// The totals now; `current` is the domain in whose hypercall we are (its vCPU is `vcpu`).
-    private func totals(current: NetGuest, vcpu: VirtualCPU) -> Totals {
-        var totals = Totals()
-        for guest in guests.values {
-            totals.instructions += guest === current ? vcpu.retired : guest.vm.vcpu.retired
-            totals.idle += guest.idleInstructions
-            for (reason, count) in guest.vm.statistics.exits { totals.exits[reason, default: 0] += count }
-            totals.notifications += guest.notificationsToHost + guest.interruptsToGuest
-            totals.nanoseconds += guest.handlerNanoseconds
-            if let vif = guest.vif, let statistics = backend.statistics(of: vif) {
-                totals.frames += statistics.framesSent
-                totals.dropped += statistics.receiveDropped
-            }
-        }
-        totals.wall = CPUClock.wall()
-        return totals
-    }
-
-    private func mark(_ guest: NetGuest, phase: UInt32, checksum: UInt32, vcpu: VirtualCPU) {
-        if phase == 1 { guest.reportedChecksum = checksum }
-        guard guest.measuring else { return }
-        let now = totals(current: guest, vcpu: vcpu)
-        guard phase == 1, let start else {
-            start = now
-            return
-        }
-        var exits: [ExitReason: UInt64] = [:]
-        for (reason, count) in now.exits where count > (start.exits[reason] ?? 0) {
-            exits[reason] = count - (start.exits[reason] ?? 0)
-        }
-        measurement = NetMeasurement(guestInstructions: now.instructions - start.instructions, idleInstructions: now.idle - start.idle,
-                                     exits: exits, notifications: now.notifications - start.notifications,
-                                     frames: now.frames - start.frames, dropped: now.dropped - start.dropped,
-                                     vmmNanoseconds: now.nanoseconds - start.nanoseconds, wallNanoseconds: now.wall - start.wall)
-    }
-}
-
-/// What a network workload cost both domains together, between the measuring guest's marks.
-public struct NetMeasurement: Sendable, Equatable {
-    /// Guest instructions of both domains, including `idleInstructions`.
-    public var guestInstructions: UInt64
-    /// Of those, instructions spent spinning out a slice after blocking (see `NetHost`).
-    public var idleInstructions: UInt64
-    public var exits: [ExitReason: UInt64]
-    /// Guest-to-VMM event sends plus virtual interrupts raised for the guests.
-    public var notifications: UInt64
-    /// Frames the backend took from the guests' TX rings and switched.
-    public var frames: Int
-    /// Frames dropped for want of a posted RX buffer.
-    public var dropped: Int
-    /// Host CPU time in the hypercalls, Dom0's backend and bridge included.
-    public var vmmNanoseconds: UInt64
-    public var wallNanoseconds: UInt64
-
-    public var busyInstructions: UInt64 { guestInstructions - min(idleInstructions, guestInstructions) }
-    public var totalExits: UInt64 { exits.values.reduce(0, +) }
 }
 
 /// One attached domain's network state.
@@ -325,28 +254,6 @@ final class NetGuest {
         self.id = id
         self.vm = vm
         self.measuring = measuring
-    }
-}
-
-/// The one hypercall networking adds to `IOHypercallABI` (Sources/VLabCLI/Guests/net/net-abi.h).
-public enum NetHypercallABI {
-    /// a0 = TX ring grant, a1 = RX ring grant, a2 = event port: ask Dom0's netback to connect a
-    /// vif (what xenstore's tx-ring-ref, rx-ring-ref and event-channel keys carry in Xen).
-    public static let connect: UInt32 = 0x110
-}
-
-/// The hypercall handler of every domain `NetHost` attaches.
-struct NetHypercalls: HypercallHandler {
-    unowned let host: NetHost
-    let domain: SplitIOSupport.DomainID
-
-    mutating func hypercall(vcpu: inout VirtualCPU, platform: GuestPlatform) -> EmulationOutcome? {
-        let number = vcpu.register(17)
-        guard IOHypercallABI.range.contains(number), vcpu.privilege != .user else { return nil }
-        let result = host.serve(number, vcpu: &vcpu, from: domain, platform: platform)
-        vcpu.setRegister(10, UInt32(bitPattern: result))
-        vcpu.pc &+= 4
-        return .completed
     }
 }
 
