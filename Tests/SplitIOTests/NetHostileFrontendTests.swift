@@ -234,4 +234,67 @@ struct NetHostileFrontendTests {
         #expect(fixture.grants.mappingCount(front.transmitRingReference, of: dom1) == 0)
         #expect(fixture.backend.connectedVifs.isEmpty)
     }
+
+    @Test("a ring page cannot be revoked while netback has it mapped; after a disconnect it can")
+    func revokeRingInUse() throws {
+        let fixture = try NetFixture()
+        let (front, vif) = try fixture.connected(dom1)
+        #expect(throws: SplitIOError.self) { try fixture.grants.endAccess(front.transmitRingReference, by: dom1) }
+        #expect(throws: SplitIOError.self) { try fixture.grants.endAccess(front.receiveRingReference, by: dom1) }
+        fixture.backend.disconnect(vif, reason: "the toolstack took the vif down")
+        try fixture.grants.endAccess(front.transmitRingReference, by: dom1)
+        try fixture.grants.endAccess(front.receiveRingReference, by: dom1)
+    }
+
+    @Test("a full TX ring published at once is taken 64 requests a pass; another vif is served in between")
+    func fullRingIsBudgeted() throws {
+        let fixture = try NetFixture()
+        let (greedy, greedyVif) = try fixture.connected(dom1)
+        let (polite, _) = try fixture.connected(dom2)
+        let (receiver, _) = try fixture.connected(dom3, buffers: 16)
+        // The bridge learns where mac2 and mac3 are.
+        try fixture.transmit(polite, [ethernetFrame(to: .broadcast, from: mac2, payload: [0])])
+        try fixture.transmit(receiver, [ethernetFrame(to: .broadcast, from: mac3, payload: [0])])
+        for front in [greedy, polite, receiver] { _ = try front.poll() }
+        // 256 requests, all naming one TX page (a guest may do that): frames for the polite vif.
+        let pageFrame = fixture.base.giveFrames(to: dom1, count: 1)[0]
+        let page = try fixture.grants.grantAccess(from: dom1, to: .dom0, frame: pageFrame, access: .readOnly)
+        try fixture.base.ram.write(pageFrame.address, ethernetFrame(to: mac2, from: mac1, payload: [0]))
+        try scribble(greedy, (0..<256).map { NetTxRequest(grant: page, offset: 0, id: UInt16($0), size: 15) })
+        try polite.send(ethernetFrame(to: mac3, from: mac2, payload: [42]))
+        try polite.push()
+        fixture.backend.service()
+        #expect(fixture.backend.statistics(of: greedyVif)?.framesSent == 64)
+        #expect(try receiver.poll().contains(ethernetFrame(to: mac3, from: mac2, payload: [42])), "served in the same pass")
+        fixture.runBackend()
+        #expect(fixture.backend.statistics(of: greedyVif)?.framesSent == 256)
+        #expect(try transmitResponses(greedy).count == 256)
+        #expect(!fixture.backend.hasPendingWork)
+    }
+
+    @Test("netback writes the frame and nothing else into an RX page: nothing of Dom0 or another frame leaks")
+    func receivePageUntouchedBeyondFrame() throws {
+        let fixture = try NetFixture()
+        let (sender, _) = try fixture.connected(dom1)
+        let receiver = try fixture.frontend(dom2, buffers: 4)
+        _ = try fixture.backend.connect(frontend: dom2, transmitRing: receiver.transmitRingReference,
+                                        receiveRing: receiver.receiveRingReference, eventPort: receiver.eventPort)
+        // The receiver's RX pages (the last two of its frames) hold its own marker before posting.
+        let rxFrames = fixture.base.frames.frames(ownedBy: dom2).suffix(2)
+        for frame in rxFrames { try fixture.base.ram.write(frame.address, [UInt8](repeating: 0xEE, count: pageSize)) }
+        try receiver.postReceiveBuffers()
+        let long = ethernetFrame(to: .broadcast, from: mac1, payload: pattern(1, count: 1400))
+        let short = ethernetFrame(to: .broadcast, from: mac1, payload: [7, 7])
+        try fixture.transmit(sender, [long])
+        _ = try receiver.poll()
+        try fixture.transmit(sender, [short])
+        #expect(try receiver.poll() == [short])
+        var pages: [[UInt8]] = []
+        for frame in rxFrames { pages.append(try fixture.base.ram.read(frame.address, count: pageSize)) }
+        // Each page holds exactly its frame at offset 0, then the receiver's own marker.
+        let holdsLong = pages.first { Array($0.prefix(long.count)) == long }
+        let holdsShort = pages.first { Array($0.prefix(short.count)) == short }
+        #expect(holdsLong?.dropFirst(long.count).allSatisfy { $0 == 0xEE } == true)
+        #expect(holdsShort?.dropFirst(short.count).allSatisfy { $0 == 0xEE } == true)
+    }
 }
