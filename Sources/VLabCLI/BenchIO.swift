@@ -11,7 +11,7 @@ extension VLab.Bench {
     struct IO: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "io",
-            abstract: "Run one guest disk workload over the split driver, the emulated controller and the pass-through device.",
+            abstract: "Run one guest disk workload over the split driver, the emulated controller and the pass-through device, then network workloads between two DomUs.",
             discussion: """
                 The I/O guest (Sources/VLabCLI/Guests/io) runs as a DomU under trap-and-emulate and makes 4 KiB \
                 requests, sequential and random, reads and writes, in small and large batches, on each path: \
@@ -28,7 +28,8 @@ extension VLab.Bench {
                 DomUs whose vifs meet on Dom0's bridge: ping (ICMP echo round trips) and bulk transfers (MTU-sized \
                 frames, windowed). Columns: frames switched, frames per second (wall), frames per million busy guest \
                 instructions (both domains, without the instructions a blocked domain spins out its slice with), \
-                busy instructions per frame, VM exits and notifications per frame, VMM CPU per frame, frames dropped. \
+                busy instructions per frame, the idle share of all guest instructions, VM exits and notifications per \
+                frame, VMM CPU per frame, frames dropped. \
                 Every row is checked against the host's checksum of the payload.
                 """)
 
