@@ -1,6 +1,7 @@
 import Foundation
 import Hypervisor
 import HypervisorCore
+import Machine
 import RISCV
 import Testing
 @testable import SplitIO
@@ -23,10 +24,13 @@ struct NetDomainTests {
         return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
     }
 
-    @Test("ping: ARP through the flooding bridge, then 16 ICMP echo round trips between two DomUs")
-    func ping() throws {
+    @Test("ping: ARP through the flooding bridge, then 16 ICMP echo round trips between two DomUs",
+          arguments: ExecutionEngineKind.allCases)
+    func ping(engine: ExecutionEngineKind) throws {
         let workload = NetWorkload.ping(16, payload: 56)
-        let (results, host) = try NetExperiment(image: try Self.guestImage(), workload: workload).run()
+        var experiment = NetExperiment(image: try Self.guestImage(), workload: workload)
+        experiment.engine = engine
+        let (results, host) = try experiment.run()
         let checksum = Self.hex(workload.expectedChecksum)
         #expect(results[0].state == .exited(code: 0), "\(results[0].state): \(results[0].console)")
         #expect(results[1].state == .exited(code: 0), "\(results[1].state): \(results[1].console)")
@@ -50,6 +54,20 @@ struct NetDomainTests {
             #expect(host.backend.statistics(of: vif)?.transmitErrors == 0)
             #expect(host.blocks(of: id) > 0, "each side waited for the other")
         }
+    }
+
+    @Test("both engines run the same exchange instruction for instruction: same counts, exits and notifications")
+    func enginesAgree() throws {
+        let measurements = try ExecutionEngineKind.allCases.map { engine in
+            var experiment = NetExperiment(image: try Self.guestImage(), workload: .bulk(64 << 10, window: 16))
+            experiment.engine = engine
+            return try #require(try experiment.run().host.measurement)
+        }
+        #expect(measurements[0].guestInstructions == measurements[1].guestInstructions)
+        #expect(measurements[0].idleInstructions == measurements[1].idleInstructions)
+        #expect(measurements[0].exits == measurements[1].exits)
+        #expect(measurements[0].notifications == measurements[1].notifications)
+        #expect(measurements[0].frames == measurements[1].frames)
     }
 
     @Test("bulk: 1 MiB in 1492-byte frames arrives in order with the host's checksum, nothing dropped")
