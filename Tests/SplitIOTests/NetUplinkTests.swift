@@ -16,10 +16,16 @@ import Glibc
 /// which checks the guest's IPv4 and ICMP checksums before it answers.
 @Suite("NetUplink")
 struct NetUplinkTests {
-    static var available: Bool {
-        getuid() == 0 && FileManager.default.isReadableFile(atPath: "/dev/net/tun")
-            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
-    }
+    /// Root, a TUN/TAP device and iproute2, and a kernel (or container) that lets us make a network
+    /// namespace: probed once by making and deleting one.
+    static let available: Bool = {
+        guard getuid() == 0, FileManager.default.isReadableFile(atPath: "/dev/net/tun"),
+              FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else { return false }
+        let probe = "vlab-net-probe-\(getpid())"
+        guard (try? TapInNamespace.ip(["netns", "add", probe])) != nil else { return false }
+        _ = try? TapInNamespace.ip(["netns", "del", probe])
+        return true
+    }()
 
     /// A TAP device opened here, its interface moved into a new network namespace and configured.
     final class TapInNamespace {
@@ -106,7 +112,7 @@ struct NetUplinkTests {
     }
 
     @Test("the guest pings the Linux kernel through Dom0's bridge and a TAP uplink",
-          .enabled(if: available, "needs root, /dev/net/tun and iproute2's ip (network namespaces)"))
+          .enabled(if: available, "needs root, /dev/net/tun, iproute2's ip and permission to create a network namespace"))
     func pingLinux() throws {
         let tap = try TapInNamespace(address: "10.0.0.2")
         var configuration = Dom0.Configuration()
