@@ -11,7 +11,7 @@ extension VLab.Bench {
     struct IO: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "io",
-            abstract: "Run one guest disk workload over the split driver, the emulated controller and the pass-through device.",
+            abstract: "Run one guest disk workload over the split driver, the emulated controller and the pass-through device, then network workloads between two DomUs.",
             discussion: """
                 The I/O guest (Sources/VLabCLI/Guests/io) runs as a DomU under trap-and-emulate and makes 4 KiB \
                 requests, sequential and random, reads and writes, in small and large batches, on each path: \
@@ -23,6 +23,14 @@ extension VLab.Bench {
                 a world switch plus the handling cost of each reason), the VMM's CPU time in its I/O handlers \
                 (hypercalls, Dom0's backend, device emulation and DMA) per request, and the two most frequent exits. Every row is checked: the image and the data the guest read must match a \
                 host-side replay; a row that does not is WRONG and vlab exits non-zero after the table.
+
+                A second table, the network section, runs the network guest (Sources/VLabCLI/Guests/net) in two \
+                DomUs whose vifs meet on Dom0's bridge: ping (ICMP echo round trips) and bulk transfers (MTU-sized \
+                frames, windowed). Columns: frames switched, frames per second (wall), frames per million busy guest \
+                instructions (both domains, without the instructions a blocked domain spins out its slice with), \
+                busy instructions per frame, the idle share of all guest instructions, VM exits and notifications per \
+                frame, VMM CPU per frame, frames dropped. \
+                Every row is checked against the host's checksum of the payload.
                 """)
 
         @Option(help: "4 KiB requests per row.")
@@ -31,8 +39,19 @@ extension VLab.Bench {
         @Option(help: "The engine the hart uses.")
         var engine: ExecutionEngineKind = .translator
 
+        @Option(help: "Echo round trips per ping row.")
+        var pings: UInt32 = 200
+
+        @Option(help: "Bytes per bulk row.")
+        var bulkBytes: UInt32 = 1 << 20
+
+        @Flag(help: "Run only the network section.")
+        var networkOnly = false
+
         func validate() throws {
             guard (1...65_536).contains(requests) else { throw ValidationError("--requests \(requests): must be 1...65536") }
+            guard (1...100_000).contains(pings) else { throw ValidationError("--pings \(pings): must be 1...100000") }
+            guard (1...(64 << 20)).contains(bulkBytes) else { throw ValidationError("--bulk-bytes \(bulkBytes): must be 1...67108864") }
         }
 
         func run() throws {
@@ -40,12 +59,23 @@ extension VLab.Bench {
                 throw CommandFailure("bench io: the I/O guest image is missing from the bundle")
             }
             let image = try ELFFile(bytes: Array(Data(contentsOf: url)))
-            let benchmark = IOBenchmark(image: image, requests: requests, engine: engine)
-            let rows = try benchmark.run { printDiagnostic("bench: \($0)") }
-            print(IOBenchmark.table(rows), terminator: "")
-            if let wrong = rows.first(where: { $0.verdict != "ok" }) {
-                throw CommandFailure("bench io: \(wrong.path) \(wrong.workload): \(wrong.verdict)")
+            var wrongRows: [String] = []
+            if !networkOnly {
+                let benchmark = IOBenchmark(image: image, requests: requests, engine: engine)
+                let rows = try benchmark.run { printDiagnostic("bench: \($0)") }
+                print(IOBenchmark.table(rows), terminator: "")
+                wrongRows += rows.filter { $0.verdict != "ok" }.map { "\($0.path) \($0.workload): \($0.verdict)" }
             }
+            guard let netURL = Bundle.module.url(forResource: "net-guest", withExtension: "elf", subdirectory: "Guests/net") else {
+                throw CommandFailure("bench io: the network guest image is missing from the bundle")
+            }
+            let network = NetBenchmark(image: try ELFFile(bytes: Array(Data(contentsOf: netURL))), pings: pings, bulkBytes: bulkBytes,
+                                       engine: engine)
+            let netRows = try network.run { printDiagnostic("bench: \($0)") }
+            if !networkOnly { print("") }
+            print(NetBenchmark.table(netRows), terminator: "")
+            wrongRows += netRows.filter { $0.verdict != "ok" }.map { "network \($0.workload): \($0.verdict)" }
+            if let wrong = wrongRows.first { throw CommandFailure("bench io: \(wrong)") }
         }
     }
 }
@@ -136,5 +166,69 @@ struct IOBenchmark {
 
     private static func kind(_ workload: IOWorkload) -> String {
         "\(workload.pattern == .sequential ? "seq" : "rand") \(workload.operation == .read ? "read" : "write")"
+    }
+}
+
+/// The network section of `vlab bench io`: two DomUs running the network guest, their vifs on
+/// Dom0's bridge, measured between the first domain's marks (after ARP).
+struct NetBenchmark {
+    var image: ELFFile
+    var pings: UInt32
+    var bulkBytes: UInt32
+    var engine: ExecutionEngineKind
+
+    struct Row {
+        var workload: NetWorkload
+        var measurement: NetMeasurement?
+        var verdict: String
+    }
+
+    var workloads: [NetWorkload] {
+        [.ping(pings, payload: 56), .ping(pings, payload: 1472),
+         .bulk(bulkBytes, window: 8), .bulk(bulkBytes, window: 32), .bulk(bulkBytes, frameData: 512, window: 32)]
+    }
+
+    func run(progress: (String) -> Void) throws -> [Row] {
+        try workloads.map { workload in
+            progress("network \(workload)")
+            var experiment = NetExperiment(image: image, workload: workload)
+            experiment.engine = engine
+            let (results, host) = try experiment.run()
+            let expected = workload.expectedChecksum
+            guard results.allSatisfy({ $0.state == .exited(code: 0) }), let measurement = host.measurement else {
+                let failed = results.first { $0.state != .exited(code: 0) }
+                return Row(workload: workload, verdict: "WRONG: \(failed.map { "\($0.name) \($0.state): \($0.console)" } ?? "no measurement")")
+            }
+            guard results.allSatisfy({ $0.checksum == expected }), measurement.dropped == 0 else {
+                return Row(workload: workload, measurement: measurement,
+                           verdict: "WRONG: a checksum differs from the host's, or frames were dropped")
+            }
+            return Row(workload: workload, measurement: measurement, verdict: "ok")
+        }
+    }
+
+    static func table(_ rows: [Row]) -> String {
+        func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+        var lines = [["network workload", "frames", "frames/s", "frames/Mbusy", "busy instr/frame", "idle %", "exits/frame",
+                      "notif/frame", "VMM us/frame", "dropped", "top exits", "check"]]
+        for row in rows {
+            guard let m = row.measurement, m.frames > 0 else {
+                lines.append([row.workload.description] + Array(repeating: "-", count: 10) + [row.verdict])
+                continue
+            }
+            let frames = Double(m.frames)
+            let top = m.exits.sorted { $0.value > $1.value }.prefix(2).map { "\($0.key.name) \(fixed(Double($0.value) / frames, 2))" }
+            lines.append([row.workload.description, "\(m.frames)", fixed(frames / (Double(max(m.wallNanoseconds, 1)) / 1e9), 0),
+                          fixed(frames / Double(max(m.busyInstructions, 1)) * 1e6, 1), fixed(Double(m.busyInstructions) / frames, 0),
+                          fixed(Double(m.idleInstructions) / Double(max(m.guestInstructions, 1)) * 100, 0),
+                          fixed(Double(m.totalExits) / frames, 2), fixed(Double(m.notifications) / frames, 2),
+                          fixed(Double(m.vmmNanoseconds) / 1000 / frames, 1), "\(m.dropped)", top.joined(separator: ", "),
+                          row.verdict == "ok" ? "ok" : "WRONG"])
+        }
+        let widths = lines[0].indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
+        return lines.map { line in
+            line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n") + "\n"
     }
 }

@@ -1,0 +1,261 @@
+import Hypervisor
+import HypervisorCore
+import Machine
+import SplitIOSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The network side of the hypervisor for real domains: grant tables, event channels and Dom0's
+/// `NetBackend` with its bridge, given to domains that `Dom0` runs through the I/O hypercalls.
+///
+/// The hypercalls are the I/O guest's (`IOHypercallABI`: grant, end grant, allocate and send on
+/// an event port, acknowledge the upcall, mark, shut down) plus `NetHypercallABI.connect`.
+/// Two differ in meaning from `IOHost`, because here a DomU waits for *another DomU*, not for
+/// Dom0:
+///
+/// - **block** (`SCHEDOP_block`): with no upcall pending, the VMM deschedules the domain (Dom0
+///   pauses it) until an event arrives for it. The VMM core cannot end a slice from a hypercall,
+///   so the guest spins on its upcall counter until its slice ends; those instructions are
+///   counted as *idle* (`NetMeasurement.idleInstructions`) and a blocked domain is not run again
+///   until an event unpauses it. When every domain is blocked, `run()` ends: the domains stalled.
+/// - **send**: runs Dom0's backend at once, on the hypercall (a synchronous Dom0), so a frame is
+///   switched into the other domain's RX ring before the sender continues.
+///
+/// Not Sendable: it runs on the thread that runs the machine.
+public final class NetHost {
+    public let dom0: Dom0
+    public let memory: MachineMemory
+    public let frames = FrameTable()
+    public let grants: GrantTables
+    public let events: EventChannels
+    public let backend: NetBackend
+
+    var guests: [SplitIOSupport.DomainID: NetGuest] = [:]
+    private var upcallsToRaise: Set<SplitIOSupport.DomainID> = []
+    private var dom0Notified = false
+    /// Measurement snapshots: taken at the measuring guest's start mark, completed at its end mark.
+    var measurementStart: NetMeasurement.Totals?
+    public internal(set) var measurement: NetMeasurement?
+
+    public init(dom0: Dom0, limits: NetBackend.Limits = NetBackend.Limits()) {
+        self.dom0 = dom0
+        memory = MachineMemory(dom0.machine)
+        grants = GrantTables(memory: memory, frames: frames)
+        events = EventChannels()
+        backend = NetBackend(domain: .dom0, grants: grants, events: events, limits: limits)
+        events.upcall = { [unowned self] domain in
+            if domain == .dom0 { dom0Notified = true } else { raiseInterrupt(domain) }
+        }
+    }
+
+    /// Gives domain `id` (created by `dom0`, still paused) the network hypercalls and its role's
+    /// arguments in a0-a5. The guest connects its vif itself once its rings are ready.
+    public func attach(_ id: Hypervisor.DomainID, registers: [UInt32], measuring: Bool = false) throws(SplitIOError) {
+        guard let domain = dom0.domain(id), id.number > 0, id.number <= Int(UInt16.max) else {
+            throw SplitIOError(.badRequest, "\(id): no such domain")
+        }
+        let name = SplitIOSupport.DomainID(UInt16(id.number))
+        guard guests[name] == nil else { throw SplitIOError(.badRequest, "\(id) is already attached") }
+        frames.assign(domain.vm.memory.machineFrames.map { FrameNumber(containing: $0) }, to: name)
+        for (index, value) in registers.prefix(8).enumerated() { domain.vm.vcpu.setRegister(10 + index, value) }
+        domain.vm.hypercalls = NetHypercalls(host: self, domain: name)
+        guests[name] = NetGuest(domain: name, id: id, vm: domain.vm, measuring: measuring)
+    }
+
+    public func vif(of id: Hypervisor.DomainID) -> NetBackend.VifID? { guest(id)?.vif }
+    /// The checksum the guest reported at its end mark.
+    public func reportedChecksum(of id: Hypervisor.DomainID) -> UInt32? { guest(id)?.reportedChecksum }
+    /// Guest instructions the domain spent spinning out a slice after it blocked.
+    public func idleInstructions(of id: Hypervisor.DomainID) -> UInt64 { guest(id)?.idleInstructions ?? 0 }
+    public func blocks(of id: Hypervisor.DomainID) -> Int { guest(id)?.blocks ?? 0 }
+
+    /// Frames from outside the machine (an uplink on the bridge, e.g. a TAP device): called after
+    /// every slice, and while no domain is runnable; it hands waiting frames to
+    /// `backend.receive(fromUplink:_:)` and returns whether there were any.
+    public var pollUplinks: (() -> Bool)?
+    /// How long `run` waits for the outside when every domain is blocked, in milliseconds.
+    public var uplinkPatience = 2000
+
+    /// Runs every runnable domain, a slice at a time, until none is runnable: all stopped, or the
+    /// rest blocked with no event that could wake them (from a domain, or from an uplink within
+    /// `uplinkPatience`). Returns the slices run.
+    @discardableResult
+    public func run(maxSlices: Int = 10_000_000) -> Int {
+        var slices = 0
+        while slices < maxSlices {
+            if dom0.runSlice() {
+                slices += 1
+                // The domain that blocked in this slice spun to its end: that was idle time.
+                for guest in guests.values {
+                    guard let blockedAt = guest.blockedAt else { continue }
+                    guest.idleInstructions += guest.vm.vcpu.retired &- blockedAt
+                    guest.blockedAt = nil
+                }
+                if pollUplinks?() == true { deliverUpcallsOutsideHypercalls() }
+                continue
+            }
+            // Nothing runnable: only the outside can wake a blocked domain now.
+            guard let poll = pollUplinks, guests.values.contains(where: \.isBlocked), waitForUplinks(poll) else { break }
+            deliverUpcallsOutsideHypercalls()
+        }
+        return slices
+    }
+
+    private func waitForUplinks(_ poll: () -> Bool) -> Bool {
+        for _ in 0..<max(1, uplinkPatience) {
+            if poll() { return true }
+            usleep(1000)
+        }
+        return false
+    }
+
+    private func guest(_ id: Hypervisor.DomainID) -> NetGuest? {
+        guests[SplitIOSupport.DomainID(UInt16(clamping: id.number))]
+    }
+
+    // MARK: Hypercalls
+
+    func serve(_ number: UInt32, vcpu: inout VirtualCPU, from domain: SplitIOSupport.DomainID, platform: GuestPlatform) -> Int32 {
+        guard let guest = guests[domain] else { return IOHypercallABI.notSupported }
+        let clock = CPUClock.now()
+        defer {
+            deliverUpcalls(current: domain, vcpu: &vcpu)
+            guest.handlerNanoseconds += CPUClock.now() - clock
+        }
+        let a0 = vcpu.register(10), a1 = vcpu.register(11), a2 = vcpu.register(12)
+        switch number {
+        case IOHypercallABI.grant:
+            guard a0 % UInt32(pageSize) == 0, let machine = guest.vm.memory.machineAddress(of: a0) else {
+                return IOHypercallABI.invalidParameter
+            }
+            let reference = try? grants.grantAccess(from: domain, to: .dom0, frame: FrameNumber(containing: machine),
+                                                    access: a1 == 1 ? .readOnly : .readWrite)
+            return reference.map { Int32(bitPattern: $0.rawValue) } ?? IOHypercallABI.denied
+        case IOHypercallABI.grantEnd:
+            return (try? grants.endAccess(GrantReference(a0), by: domain)) != nil ? 0 : IOHypercallABI.denied
+        case IOHypercallABI.eventAllocate:
+            let port = try? events.allocateUnbound(in: domain, remote: .dom0)
+            return port.map { Int32(bitPattern: $0.rawValue) } ?? IOHypercallABI.failed
+        case IOHypercallABI.eventSend:
+            guard (try? events.send(from: domain, port: EventPort(a0))) != nil else { return IOHypercallABI.invalidParameter }
+            guest.notificationsToHost += 1
+            serviceDom0()
+            return 0
+        case IOHypercallABI.eventAcknowledge:
+            events.acknowledgeUpcall(domain)
+            var mask: UInt32 = 0
+            for port in events.pendingPorts(in: domain) where (try? events.clearPending(port, in: domain)) == true {
+                if port.rawValue < 32 { mask |= 1 << port.rawValue }
+            }
+            vcpu.csrs.mip &= ~IOHypercallABI.upcallInterrupt
+            return Int32(bitPattern: mask)
+        case IOHypercallABI.block:
+            return block(guest, vcpu: vcpu)
+        case NetHypercallABI.connect:
+            guard guest.vif == nil else { return IOHypercallABI.denied }
+            do {
+                guest.vif = try backend.connect(frontend: domain, transmitRing: GrantReference(a0),
+                                                receiveRing: GrantReference(a1), eventPort: EventPort(a2))
+                return 0
+            } catch {
+                return IOHypercallABI.invalidParameter
+            }
+        case IOHypercallABI.mark:
+            mark(guest, phase: a0, checksum: a1, vcpu: vcpu)
+            return 0
+        case IOHypercallABI.shutdown:
+            platform.devices.requestExit(code: Int32(bitPattern: a0))
+            return 0
+        default:
+            return IOHypercallABI.notSupported
+        }
+    }
+
+    /// SCHEDOP_block: 0 if an upcall is already on its way (don't sleep), 1 when the domain is
+    /// now descheduled until an event arrives for it.
+    private func block(_ guest: NetGuest, vcpu: VirtualCPU) -> Int32 {
+        if vcpu.csrs.mip & IOHypercallABI.upcallInterrupt != 0 || upcallsToRaise.contains(guest.domain) { return 0 }
+        serviceDom0()
+        if upcallsToRaise.contains(guest.domain) { return 0 }
+        guard (try? dom0.pause(guest.id)) != nil else { return IOHypercallABI.failed }
+        guest.isBlocked = true
+        guest.blockedAt = vcpu.retired
+        guest.blocks += 1
+        return 1
+    }
+
+    /// Runs Dom0's backend while its port has fired or it has work left over.
+    private func serviceDom0() {
+        var passes = 0
+        while (dom0Notified || backend.hasPendingWork) && passes < 1024 {
+            dom0Notified = false
+            backend.service()
+            passes += 1
+        }
+    }
+
+    /// An upcall for a DomU: the virtual interrupt, and the end of its block.
+    private func raiseInterrupt(_ domain: SplitIOSupport.DomainID) {
+        upcallsToRaise.insert(domain)
+        guard let guest = guests[domain] else { return }
+        guest.interruptsToGuest += 1
+        // Only a pause of our own making ends here; a domain the toolstack paused stays paused.
+        if guest.isBlocked {
+            guest.isBlocked = false
+            try? dom0.unpause(guest.id)
+        }
+    }
+
+    /// Sets the virtual interrupt of every domain with an upcall: the running one's through its
+    /// vCPU as the hypercall returns, the others' directly, for when they next run.
+    private func deliverUpcalls(current: SplitIOSupport.DomainID?, vcpu: inout VirtualCPU) {
+        for domain in upcallsToRaise {
+            if domain == current {
+                vcpu.csrs.mip |= IOHypercallABI.upcallInterrupt
+            } else {
+                guests[domain]?.vm.vcpu.csrs.mip |= IOHypercallABI.upcallInterrupt
+            }
+        }
+        upcallsToRaise.removeAll()
+    }
+
+    /// The same, outside any hypercall (a frame came in from an uplink): no vCPU is running.
+    private func deliverUpcallsOutsideHypercalls() {
+        var none = VirtualCPU()
+        deliverUpcalls(current: nil, vcpu: &none)
+    }
+}
+
+/// One attached domain's network state.
+final class NetGuest {
+    let domain: SplitIOSupport.DomainID
+    let id: Hypervisor.DomainID
+    let vm: VirtualMachine
+    let measuring: Bool
+    var vif: NetBackend.VifID?
+    var notificationsToHost: UInt64 = 0
+    var interruptsToGuest: UInt64 = 0
+    var handlerNanoseconds: UInt64 = 0
+    /// Paused by `block`, waiting for an event; `blockedAt` is its instruction count then, until
+    /// the slice it blocked in has ended and its idle spin is counted.
+    var isBlocked = false
+    var blockedAt: UInt64?
+    var blocks = 0
+    var idleInstructions: UInt64 = 0
+    var reportedChecksum: UInt32?
+
+    init(domain: SplitIOSupport.DomainID, id: Hypervisor.DomainID, vm: VirtualMachine, measuring: Bool) {
+        self.domain = domain
+        self.id = id
+        self.vm = vm
+        self.measuring = measuring
+    }
+}
+
+@available(*, unavailable, message: "the network host runs on the thread that runs the machine")
+extension NetHost: Sendable {}
