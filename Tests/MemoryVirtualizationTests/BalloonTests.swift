@@ -1,0 +1,116 @@
+import Foundation
+import Hypervisor
+import HypervisorCore
+import Machine
+import MemoryVirtualization
+import RISCV
+import Testing
+
+/// Ballooning: kernel-pv.elf's balloon driver gives frames back when Dom0 raises its target and
+/// asks for them again when it drops, while the guest keeps running and prints what it prints alone.
+@Suite("Ballooning")
+struct BalloonTests {
+    static let limit: UInt64 = 50_000_000
+
+    @Test("a balloon target takes frames from a running guest, which still prints exactly what it prints alone")
+    func inflate() throws {
+        let image = try OvercommitSupport.image("kernel-pv.elf")
+        let alone = try BareMetal.run(image, maxInstructions: Self.limit)
+        let dom0 = try OvercommitSupport.dom0(domains: 1, memorySize: 4 << 20)
+        let id = try dom0.create(image: image, memorySize: 4 << 20, instructionBudget: Self.limit, mode: ParavirtualMode())
+        let domain = try #require(dom0.domain(id))
+        let framesBefore = domain.vm.memory.machineFrames
+        let freeBefore = dom0.frames.freeFrames
+        try dom0.setBalloonTarget(id, frames: 300)
+        dom0.unpauseAll()
+        dom0.run()
+
+        #expect(domain.state == .exited(code: 0))
+        #expect(dom0.consoleTranscript(id) == alone.console, "\(String(decoding: dom0.consoleTranscript(id), as: UTF8.self))")
+        #expect(domain.balloon.hasDriver && domain.balloon.size == 300 && domain.balloon.refusals == 0)
+        #expect(domain.vm.memory.presentFrames == 1024 - 300)
+        #expect(dom0.frames.freeFrames == freeBefore + 300)
+        #expect(dom0.memoryReport().framesBallooned == 300 && dom0.memoryReport().framesUsed == 1024 - 300)
+        // The frames went back to the pool scrubbed, and the guest can no longer reach them.
+        for frame in domain.balloon.frames {
+            #expect(domain.vm.memory.access(frame: frame) == .absent)
+            #expect(domain.vm.memory.read(GuestMemory.guestPhysical(ofFrame: frame), count: 4) == nil)
+            #expect(dom0.frames.isFree(framesBefore[frame]) && OvercommitSupport.isZero(dom0.machine, framesBefore[frame]))
+        }
+    }
+
+    @Test("lowering the target makes the driver ask for frames again; the guest keeps running")
+    func deflate() throws {
+        let image = try OvercommitSupport.image("kernel-pv.elf")
+        let alone = try BareMetal.run(image, maxInstructions: Self.limit)
+        let dom0 = try OvercommitSupport.dom0(domains: 1, memorySize: 4 << 20)
+        let id = try dom0.create(image: image, memorySize: 4 << 20, instructionBudget: Self.limit, mode: ParavirtualMode())
+        let domain = try #require(dom0.domain(id))
+        try dom0.setBalloonTarget(id, frames: 400)
+        dom0.unpauseAll()
+        var slices = 0
+        while domain.balloon.size < 400, slices < 100, dom0.runSlice() { slices += 1 }
+        #expect(domain.balloon.size == 400 && domain.state == .runnable, "inflated while the guest still runs")
+        try dom0.setBalloonTarget(id, frames: 100)
+        dom0.run()
+        #expect(domain.state == .exited(code: 0))
+        #expect(dom0.consoleTranscript(id) == alone.console)
+        #expect(domain.balloon.size == 100 && domain.vm.memory.presentFrames == 1024 - 100)
+        #expect(throws: HypervisorError.self) { try dom0.setBalloonTarget(id, frames: 5000) }
+    }
+
+    @Test("bad balloon calls get error codes and change nothing")
+    func badCalls() throws {
+        let machine = try Machine(configuration: { var c = MachineConfiguration(); c.ramSize = 32 * 4096; return c }())
+        let pool = MachineFramePool(machine: machine, ramSize: 32 * 4096)
+        let sharing = PageSharing(pool: pool)
+        let memory = GuestMemory(machine: machine, machineFrames: try pool.take(16, for: "guest"))
+        sharing.register(memory, name: "guest")
+        let balloon = Balloon(name: "guest", memory: memory, sharing: sharing)
+        let page = GuestMemory.guestPhysical(ofFrame: 5)
+        #expect(memory.write32(page, 0x1234_5678))
+        #expect(balloon.serve(BalloonABI.register, 0x8000_0002) == BalloonABI.errorInvalidAddress)
+        #expect(balloon.serve(BalloonABI.register, 0x7FFF_FFFC) == BalloonABI.errorInvalidAddress)
+        #expect(balloon.serve(BalloonABI.register, 0x8000_0100) == 16, "returns the guest's RAM in frames")
+        #expect(balloon.serve(BalloonABI.give, page + 4) == BalloonABI.errorInvalidAddress, "misaligned")
+        #expect(balloon.serve(BalloonABI.give, 0x9000_0000) == BalloonABI.errorInvalidAddress, "outside RAM")
+        #expect(balloon.serve(BalloonABI.take, page) == BalloonABI.errorInvalidParameter, "not given back")
+        #expect(balloon.serve(0x19, 0) == BalloonABI.errorNotSupported)
+        #expect(memory.presentFrames == 16 && balloon.refusals == 6)
+
+        let machineFrame = memory.machineFrames[5]
+        #expect(balloon.serve(BalloonABI.give, page) == 0)
+        #expect(balloon.serve(BalloonABI.give, page) == BalloonABI.errorInvalidParameter, "given twice")
+        #expect(memory.read32(page) == nil && !memory.write32(page, 1))
+        #expect(pool.isFree(machineFrame) && OvercommitSupport.isZero(machine, machineFrame), "scrubbed before reuse")
+        // Asking it back with no free frame is refused; the frame stays absent.
+        let hoard = try pool.take(pool.freeFrames, for: "hoard")
+        #expect(balloon.serve(BalloonABI.take, page) == BalloonABI.errorFailed)
+        #expect(memory.access(frame: 5) == .absent)
+        pool.give(hoard)
+        #expect(balloon.serve(BalloonABI.take, page) == 0)
+        #expect(memory.read32(page) == 0, "a frame returned holds nothing of anyone's")
+        #expect(balloon.size == 0)
+    }
+
+    @Test("the Swift balloon numbers are balloon.h's")
+    func numbersMatchTheHeader() throws {
+        let header = try String(contentsOf: OvercommitSupport.kernelFolder.appendingPathComponent("balloon.h"), encoding: .utf8)
+        var defines: [String: Int] = [:]
+        for line in header.split(separator: "\n") where line.hasPrefix("#define BALLOON_") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ")" })
+            guard fields.count >= 3 else { continue }
+            let text = String(fields[2])
+            defines[String(fields[1])] = text.hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
+        }
+        #expect(defines == ["BALLOON_REGISTER": Int(BalloonABI.register), "BALLOON_GIVE": Int(BalloonABI.give),
+                            "BALLOON_TAKE": Int(BalloonABI.take), "BALLOON_ERR_FAILED": Int(BalloonABI.errorFailed)])
+    }
+
+    @Test("without a VMM balloon (bare, or the paravirtual mode alone) the driver stays off and the output is kernel.elf's")
+    func driverOffElsewhere() throws {
+        let native = try BareMetal.run(try OvercommitSupport.image("kernel.elf"), maxInstructions: Self.limit)
+        let pv = try BareMetal.run(try OvercommitSupport.image("kernel-pv.elf"), maxInstructions: Self.limit)
+        #expect(pv.exitCode == 0 && pv.console == native.console)
+    }
+}
