@@ -14,7 +14,7 @@ public final class FlushingShadowPager: ShadowPager {
     /// Per view: root index -> machine address of the second-level table.
     private var secondLevels: [ShadowView: [UInt32: UInt32]] = [:]
     /// Guest frames any shadow entry maps (for `invalidate(guestFrame:)` and shares).
-    private var mappedGuestFrames: Set<UInt32> = []
+    private var mappedGuestFrames: Set<Int> = []
     private var counters = ShadowStatistics()
     private var mappedSinceDrop = false
 
@@ -59,8 +59,9 @@ public final class FlushingShadowPager: ShadowPager {
         case .exit(let reason): return .emulate(reason: reason)
         case .map(let limit): permissions.formIntersection(limit)
         }
-        if !memory.isWritable(guestFrame: page) {
-            if access == .store { return .breakShare(guestFrame: page) }
+        let guestFrame = memory.guestFrame(containing: page) ?? -1
+        if !memory.isWritable(guestFrame: guestFrame) {
+            if access == .store { return .breakShare(guestFrame: guestFrame) }
             permissions.remove(.writable)
         }
         guard permissions.allows(access) else {
@@ -68,7 +69,7 @@ public final class FlushingShadowPager: ShadowPager {
             return .emulate(reason: .emulatedAccess)
         }
         install(address, frame: frame, permissions, in: view)
-        mappedGuestFrames.insert(page)
+        mappedGuestFrames.insert(guestFrame)
         counters.fills += 1
         return .filled
     }
@@ -81,8 +82,8 @@ public final class FlushingShadowPager: ShadowPager {
     /// the hart may use a stale translation until the next fence, so it waits for that fence.
     public func guestRAMWritten(at guestPhysical: UInt32, count: Int) {}
 
-    public func invalidate(guestFrame: UInt32) {
-        if mappedGuestFrames.contains(guestFrame & ~0xFFF) { dropEverything() }
+    public func invalidate(guestFrame: Int) {
+        if mappedGuestFrames.contains(guestFrame) { dropEverything() }
     }
 
     public func dropAll() { dropEverything() }

@@ -293,11 +293,3 @@ public func hex8(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: 8 - digits.count) + digits
 }
-
-extension GuestMemory {
-    /// Whether the guest may write the frame holding `guestFrame` through a mapping (false for a
-    /// frame shared copy-on-write: a store must break the share first). Shadow pagers never map
-    /// such a frame writable. Every frame is writable until page sharing (issue 7, `overcommit`)
-    /// replaces this with its own answer, under the same signature.
-    public func isWritable(guestFrame: UInt32) -> Bool { true }
-}

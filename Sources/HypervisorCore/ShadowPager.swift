@@ -49,10 +49,12 @@ public protocol ShadowPager: AnyObject {
     /// write-protects guest page-table pages finds the PTE edits here.
     func guestRAMWritten(at guestPhysical: UInt32, count: Int)
 
-    /// Removes every shadow entry that maps the guest frame holding `guestFrame` (a guest-physical
-    /// address): the frame's contents or its p2m mapping are about to change (a broken share, a
-    /// page handed to the balloon, a code page rewritten by binary translation).
-    func invalidate(guestFrame: UInt32)
+    /// Removes every shadow entry that maps guest frame `guestFrame` (GuestMemory's numbering:
+    /// guest-physical `0x8000_0000 + guestFrame * 4096`), and flushes the hart's TLB: the frame's
+    /// p2m mapping changed (a broken share, a frame given back through the balloon: the VMM
+    /// registers this with `GuestMemory.observeRemapping`) or its contents did (a code page
+    /// rewritten by binary translation).
+    func invalidate(guestFrame: Int)
 
     /// Throws every shadow table away (a new image was loaded).
     func dropAll()
@@ -91,9 +93,10 @@ public enum ShadowFaultOutcome: Equatable, Sendable {
     /// store into guest RAM, calls `guestRAMWritten`). `reason` is what it counts the exit as:
     /// the one `ShadowMappingRules` gave, or `.pageTableWrite` for a write-protected page table.
     case emulate(reason: ExitReason)
-    /// A store to a frame shared copy-on-write (`GuestMemory.isWritable` says no): the VMM breaks
-    /// the share, calls `invalidate(guestFrame:)`, and resumes the guest to retry.
-    case breakShare(guestFrame: UInt32)
+    /// A store to a frame shared copy-on-write (`GuestMemory.isWritable(guestFrame:)` says no):
+    /// the VMM breaks the share (`GuestMemory.breakShare`, whose remapping reaches the pager's
+    /// `invalidate(guestFrame:)`) and resumes the guest to retry.
+    case breakShare(guestFrame: Int)
     /// The guest's page tables make the guest unrunnable in a way the hardware has no exception
     /// for (reported as a domain error, the guest stops; never a host crash).
     case domainError(String)

@@ -36,10 +36,12 @@ extension VirtualMachine: ShadowMappingRules {
             return emulateDataAccess()
         case .breakShare(let guestFrame):
             statistics.count(.shareBreak)
-            guard let shareBreaker, shareBreaker(guestFrame & ~0xFFF) else {
-                return fault("store to the shared frame at guest-physical 0x\(hex8(guestFrame)) and the share cannot be broken")
+            do {
+                try memory.breakShare(guestFrame: guestFrame)
+            } catch {
+                return fault("store to 0x\(hex8(address)): \(error.message)")
             }
-            pager.invalidate(guestFrame: guestFrame & ~0xFFF)
+            pager.invalidate(guestFrame: guestFrame)  // (the remapping announced it too, if the frame moved)
             return noteFill(at: address)
         case .domainError(let message):
             return fault(message)
@@ -105,7 +107,7 @@ extension VirtualMachine: ShadowMappingRules {
     /// readable or writable from before it was code.
     func scanForRewriting(_ page: UInt32) {
         guard var rewriter, !scannedPages.contains(page), let bytes = memory.read(page, count: 4096) else { return }
-        defer { pager.invalidate(guestFrame: page) }
+        defer { if let frame = memory.guestFrame(containing: page) { pager.invalidate(guestFrame: frame) } }
         scannedPages.insert(page)
         var words = (0..<1024).map { i in
             UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24

@@ -40,9 +40,6 @@ public final class VirtualMachine {
     public var rewriter: (any SensitiveInstructionRewriter)? = nil
     /// Para-virtualization (Lab 04): offered every ECALL first.
     public var hypercalls: (any HypercallHandler)? = nil
-    /// Page sharing (over-commitment): breaks the copy-on-write share of a guest frame (its
-    /// guest-physical address) so the guest may write it; false if it cannot. nil: no sharing.
-    public var shareBreaker: ((UInt32) -> Bool)? = nil
     public internal(set) var statistics = ExitStatistics()
     /// Instructions scanned and rewritten by `rewriter`.
     public internal(set) var scannedInstructions: UInt64 = 0
@@ -81,6 +78,9 @@ public final class VirtualMachine {
         devices = EmulatedDevices(console: console)
         vcpu = VirtualCPU(instructionsPerTimerTick: configuration.instructionsPerTimerTick)
         self.handler = handler
+        // A guest frame remapped, made read-only or given back must not stay reachable through a
+        // shadow entry (or the hart's TLB).
+        memory.observeRemapping { [unowned self] guestFrame in self.pager.invalidate(guestFrame: guestFrame) }
     }
 
     /// Loads an ELF image into the guest's RAM and points the vCPU at its entry, in virtual M-mode.
