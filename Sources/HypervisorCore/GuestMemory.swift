@@ -3,8 +3,9 @@ import RISCV
 
 /// A guest's RAM: guest-physical `0x8000_0000 ..< 0x8000_0000 + size`, backed by machine frames
 /// the VMM allotted to it. `machineFrames[i]` is the machine address of guest frame i: the p2m
-/// ("physical to machine") table of Xen's vocabulary. A *guest frame* is that index i: guest-physical
-/// `0x8000_0000 + i * 4096`.
+/// ("physical to machine") table of Xen's vocabulary. Frame *index* i is guest-physical
+/// `0x8000_0000 + i * 4096`; APIs shared with the shadow pager name a frame by that guest-physical
+/// address (`guestFrame: UInt32`), the p2m's own by its index (`frame: Int`).
 ///
 /// Every guest-physical address the guest produces goes through `machineAddress(of:)`, so a
 /// guest can name only its own frames: the VMM's frames and other domains' frames have no
@@ -48,7 +49,7 @@ public final class GuestMemory {
     /// Who makes private copies of shared frames (the page-sharing service). Without one, a shared
     /// frame cannot be written.
     public weak var sharing: (any GuestFrameSharing)?
-    private var remapObservers: [(Int) -> Void] = []
+    private var remapObservers: [(UInt32) -> Void] = []
 
     /// `machineFrames` must be 4 KiB-aligned machine RAM addresses; the VMM's allocator
     /// (`MachineFrameAllocator`) hands out only such frames. All start private and writable.
@@ -61,93 +62,105 @@ public final class GuestMemory {
 
     // MARK: The p2m, frame by frame
 
-    /// The guest frame holding `guestPhysical`, or nil outside the guest's address space.
-    public func guestFrame(containing guestPhysical: UInt32) -> Int? {
+    /// The index (p2m slot) of the frame holding `guestPhysical`, or nil outside the guest's memory.
+    public func frameIndex(containing guestPhysical: UInt32) -> Int? {
         let offset = guestPhysical &- GuestMemory.base
         guard offset < size else { return nil }
         return Int(offset / GuestMemory.pageSize)
     }
 
-    /// The guest-physical address of a guest frame.
-    public static func guestPhysical(ofGuestFrame frame: Int) -> UInt32 {
+    /// The guest-physical address of the frame with index `frame`.
+    public static func guestPhysical(ofFrame frame: Int) -> UInt32 {
         GuestMemory.base &+ UInt32(truncatingIfNeeded: frame) &* GuestMemory.pageSize
     }
 
-    /// What the guest may do with `guestFrame` (`.absent` also for a frame outside its memory).
-    public func access(guestFrame: Int) -> FrameAccess {
-        access.indices.contains(guestFrame) ? access[guestFrame] : .absent
+    /// What the guest may do with frame index `frame` (`.absent` also outside its memory).
+    public func access(frame: Int) -> FrameAccess {
+        access.indices.contains(frame) ? access[frame] : .absent
     }
 
-    /// Whether the guest may store to `guestFrame` directly: it is present and private. The shadow
-    /// pager never maps a frame writable for which this is false.
-    public func isWritable(guestFrame: Int) -> Bool { access(guestFrame: guestFrame) == .writable }
-
-    /// The machine frame behind `guestFrame`, nil if it has none.
-    public func machineFrame(ofGuestFrame guestFrame: Int) -> UInt32? {
-        access(guestFrame: guestFrame) == .absent ? nil : machineFrames[guestFrame]
+    /// Whether the guest may store to the frame holding guest-physical `guestFrame` directly: it is
+    /// present and private. The shadow pager never maps a frame writable for which this is false.
+    public func isWritable(guestFrame: UInt32) -> Bool {
+        frameIndex(containing: guestFrame).map { access[$0] == .writable } ?? false
     }
 
-    /// Calls `observer` with the guest frame after every change that removes a mapping or a
-    /// write permission (a remap, a frame given back, a frame made read-only).
-    public func observeRemapping(_ observer: @escaping (Int) -> Void) {
+    /// `isWritable` by frame index.
+    public func isWritable(frame: Int) -> Bool { access(frame: frame) == .writable }
+
+    /// The machine frame behind frame index `frame`, nil if it has none.
+    public func machineFrame(ofFrame frame: Int) -> UInt32? {
+        access(frame: frame) == .absent ? nil : machineFrames[frame]
+    }
+
+    /// Calls `observer` with the guest-physical address of the frame after every change that removes
+    /// a mapping or a write permission (a remap, a frame given back, a frame made read-only): what a
+    /// shadow pager's `invalidate(guestFrame:)` takes.
+    public func observeRemapping(_ observer: @escaping (UInt32) -> Void) {
         remapObservers.append(observer)
     }
 
-    /// Points `guestFrame` at `machineFrame` and returns the machine frame it had (nil if absent).
-    /// The caller owns both frames' bookkeeping (who else maps them, when they go back to the pool).
+    /// Points frame index `frame` at `machineFrame` and returns the machine frame it had (nil if
+    /// absent). The caller owns both frames' bookkeeping (who else maps them, when they go back).
     @discardableResult
-    public func remap(guestFrame: Int, to machineFrame: UInt32, writable: Bool) -> UInt32? {
-        guard access.indices.contains(guestFrame) else { return nil }
-        let old = self.machineFrame(ofGuestFrame: guestFrame)
+    public func remap(frame: Int, to machineFrame: UInt32, writable: Bool) -> UInt32? {
+        guard access.indices.contains(frame) else { return nil }
+        let old = self.machineFrame(ofFrame: frame)
         if old == nil { presentFrames += 1 }
-        machineFrames[guestFrame] = machineFrame
-        access[guestFrame] = writable ? .writable : .readOnly
-        if old != nil { announce(guestFrame) }
+        machineFrames[frame] = machineFrame
+        access[frame] = writable ? .writable : .readOnly
+        if old != nil { announce(frame) }
         return old
     }
 
     /// Makes a present frame read-only (it became shared) or writable again (its last sharer).
-    public func setWritable(guestFrame: Int, _ writable: Bool) {
-        guard access.indices.contains(guestFrame), access[guestFrame] != .absent else { return }
-        let wasWritable = access[guestFrame] == .writable
-        access[guestFrame] = writable ? .writable : .readOnly
-        if wasWritable && !writable { announce(guestFrame) }
+    public func setWritable(frame: Int, _ writable: Bool) {
+        guard access.indices.contains(frame), access[frame] != .absent else { return }
+        let wasWritable = access[frame] == .writable
+        access[frame] = writable ? .writable : .readOnly
+        if wasWritable && !writable { announce(frame) }
     }
 
-    /// Takes the machine frame away from `guestFrame` and returns it (the balloon gave it back).
+    /// Takes the machine frame away from frame index `frame` and returns it (the balloon gave it back).
     @discardableResult
-    public func removeFrame(guestFrame: Int) -> UInt32? {
-        guard let old = machineFrame(ofGuestFrame: guestFrame) else { return nil }
-        access[guestFrame] = .absent
-        machineFrames[guestFrame] = 0
+    public func removeFrame(_ frame: Int) -> UInt32? {
+        guard let old = machineFrame(ofFrame: frame) else { return nil }
+        access[frame] = .absent
+        machineFrames[frame] = 0
         presentFrames -= 1
-        announce(guestFrame)
+        announce(frame)
         return old
     }
 
-    /// Makes `guestFrame` privately writable: a shared frame gets its own copy (copy-on-write).
-    /// The VMM calls this when a guest store hits a read-only frame, then drops the shadow entries
-    /// of that frame. Throws when the frame is absent or no copy can be made (no machine frame left):
-    /// the store must then not happen.
-    public func breakShare(guestFrame: Int) throws(AllotmentError) {
-        switch access(guestFrame: guestFrame) {
+    /// Makes the frame holding guest-physical `guestFrame` privately writable: a shared frame gets
+    /// its own copy (copy-on-write). The VMM calls this when a guest store hits a read-only frame,
+    /// then drops the shadow entries of that frame. Throws when the frame is absent or no copy can
+    /// be made (no machine frame left): the store must then not happen.
+    public func breakShare(guestFrame: UInt32) throws(AllotmentError) {
+        guard let frame = frameIndex(containing: guestFrame) else {
+            throw AllotmentError("guest-physical 0x\(hex8(guestFrame)) is outside the guest's memory")
+        }
+        try breakShare(frame: frame)
+    }
+
+    /// `breakShare` by frame index.
+    public func breakShare(frame: Int) throws(AllotmentError) {
+        let address = "guest-physical 0x\(hex8(GuestMemory.guestPhysical(ofFrame: frame)))"
+        switch access(frame: frame) {
         case .writable:
             return
         case .absent:
-            throw AllotmentError("guest-physical 0x\(hex8(GuestMemory.guestPhysical(ofGuestFrame: guestFrame))) has no machine frame (given back or outside the guest's memory)")
+            throw AllotmentError("\(address) has no machine frame (given back, or outside the guest's memory)")
         case .readOnly:
-            guard let sharing else {
-                throw AllotmentError("guest-physical 0x\(hex8(GuestMemory.guestPhysical(ofGuestFrame: guestFrame))) is read-only and nobody can copy it")
-            }
-            try sharing.breakShare(guestFrame: guestFrame, of: self)
-            guard isWritable(guestFrame: guestFrame) else {
-                throw AllotmentError("guest-physical 0x\(hex8(GuestMemory.guestPhysical(ofGuestFrame: guestFrame))) stayed read-only after breaking its share")
-            }
+            guard let sharing else { throw AllotmentError("\(address) is read-only and nobody can copy it") }
+            try sharing.breakShare(frame: frame, of: self)
+            guard isWritable(frame: frame) else { throw AllotmentError("\(address) stayed read-only after breaking its share") }
         }
     }
 
-    private func announce(_ guestFrame: Int) {
-        for observer in remapObservers { observer(guestFrame) }
+    private func announce(_ frame: Int) {
+        let address = GuestMemory.guestPhysical(ofFrame: frame)
+        for observer in remapObservers { observer(address) }
     }
 
     // MARK: Bytes
@@ -164,8 +177,8 @@ public final class GuestMemory {
     /// The machine address to store to at `guestPhysical`: a shared frame is copied first, so a
     /// write through the VMM (a hypercall's result, an emulated store) never reaches other sharers.
     private func writableMachineAddress(of guestPhysical: UInt32) -> UInt32? {
-        guard let frame = guestFrame(containing: guestPhysical) else { return nil }
-        if access[frame] == .readOnly { guard (try? breakShare(guestFrame: frame)) != nil else { return nil } }
+        guard let frame = frameIndex(containing: guestPhysical) else { return nil }
+        if access[frame] == .readOnly { guard (try? breakShare(frame: frame)) != nil else { return nil } }
         return machineAddress(of: guestPhysical)
     }
 
@@ -212,10 +225,10 @@ public final class GuestMemory {
     @discardableResult
     public func write(_ guestPhysical: UInt32, _ bytes: [UInt8]) -> Bool {
         guard contains(guestPhysical, count: bytes.count) else { return false }
-        if !bytes.isEmpty, let first = guestFrame(containing: guestPhysical),
-           let last = guestFrame(containing: guestPhysical &+ UInt32(bytes.count - 1)) {
+        if !bytes.isEmpty, let first = frameIndex(containing: guestPhysical),
+           let last = frameIndex(containing: guestPhysical &+ UInt32(bytes.count - 1)) {
             for frame in first...last where access[frame] != .writable {
-                guard (try? breakShare(guestFrame: frame)) != nil else { return false }
+                guard (try? breakShare(frame: frame)) != nil else { return false }
             }
         }
         var done = 0
@@ -276,9 +289,9 @@ public final class GuestMemory {
 
 /// Makes private copies of shared guest frames: the page-sharing service, which knows who else
 /// maps a frame and where a fresh frame comes from. It copies the contents into a new machine frame
-/// and calls `memory.remap(guestFrame:to:writable: true)`.
+/// and calls `memory.remap(frame:to:writable: true)`.
 public protocol GuestFrameSharing: AnyObject {
-    func breakShare(guestFrame: Int, of memory: GuestMemory) throws(AllotmentError)
+    func breakShare(frame: Int, of memory: GuestMemory) throws(AllotmentError)
 }
 
 /// An image that cannot become a guest: the message names the segment or entry point.

@@ -69,18 +69,18 @@ public final class Balloon {
     }
 
     func give(_ address: UInt32) -> Int32 {
-        guard address & 0xFFF == 0, let frame = memory.guestFrame(containing: address) else { return BalloonABI.errorInvalidAddress }
-        guard !frames.contains(frame), sharing.release(guestFrame: frame, of: memory) else { return BalloonABI.errorInvalidParameter }
+        guard address & 0xFFF == 0, let frame = memory.frameIndex(containing: address) else { return BalloonABI.errorInvalidAddress }
+        guard !frames.contains(frame), sharing.release(frame: frame, of: memory) else { return BalloonABI.errorInvalidParameter }
         frames.insert(frame)
         return 0
     }
 
     func take(_ address: UInt32) -> Int32 {
-        guard address & 0xFFF == 0, let frame = memory.guestFrame(containing: address) else { return BalloonABI.errorInvalidAddress }
+        guard address & 0xFFF == 0, let frame = memory.frameIndex(containing: address) else { return BalloonABI.errorInvalidAddress }
         guard frames.contains(frame) else { return BalloonABI.errorInvalidParameter }
         // A guest asking back memory under pressure is refused, not served by reclaiming from others.
         guard let fresh = try? sharing.pool.take(1, for: "\(name) balloon", reclaim: false).first else { return BalloonABI.errorFailed }
-        memory.remap(guestFrame: frame, to: fresh, writable: true)
+        memory.remap(frame: frame, to: fresh, writable: true)
         frames.remove(frame)
         return 0
     }

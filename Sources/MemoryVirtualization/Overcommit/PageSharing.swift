@@ -52,7 +52,7 @@ public final class PageSharing: GuestFrameSharing {
     }
     private struct Sharer: Equatable {
         let member: ObjectIdentifier
-        let guestFrame: Int
+        let frame: Int
     }
     private struct SharedFrame {
         let hash: UInt64
@@ -85,7 +85,7 @@ public final class PageSharing: GuestFrameSharing {
     public func unregister(_ memory: GuestMemory) {
         let id = ObjectIdentifier(memory)
         guard members[id] != nil else { return }
-        for frame in 0..<memory.frameCount { release(guestFrame: frame, of: memory) }
+        for frame in 0..<memory.frameCount { release(frame: frame, of: memory) }
         members[id] = nil
         order.removeAll { $0 == id }
         if memory.sharing === self { memory.sharing = nil }
@@ -95,11 +95,11 @@ public final class PageSharing: GuestFrameSharing {
     /// whether it had one. A private frame goes to the pool; a shared one loses a sharer and goes
     /// to the pool with its last.
     @discardableResult
-    public func release(guestFrame: Int, of memory: GuestMemory) -> Bool {
-        let wasShared = memory.access(guestFrame: guestFrame) == .readOnly
-        guard let machineFrame = memory.removeFrame(guestFrame: guestFrame) else { return false }
+    public func release(frame guestFrame: Int, of memory: GuestMemory) -> Bool {
+        let wasShared = memory.access(frame: guestFrame) == .readOnly
+        guard let machineFrame = memory.removeFrame(guestFrame) else { return false }
         if wasShared, shared[machineFrame] != nil {
-            dropSharer(Sharer(member: ObjectIdentifier(memory), guestFrame: guestFrame), of: machineFrame)
+            dropSharer(Sharer(member: ObjectIdentifier(memory), frame: guestFrame), of: machineFrame)
         } else {
             pool.give([machineFrame])
         }
@@ -119,11 +119,11 @@ public final class PageSharing: GuestFrameSharing {
         for id in order {
             guard let member = members[id] else { continue }
             let memory = member.memory
-            for frame in 0..<memory.frameCount where memory.isWritable(guestFrame: frame) {
+            for frame in 0..<memory.frameCount where memory.isWritable(frame: frame) {
                 guard let contents = try? pool.machine.readPhysical(memory.machineFrames[frame], count: 4096) else { continue }
                 let digest = contents.withUnsafeBytes(hash)
                 result.framesHashed += 1
-                let me = Sharer(member: id, guestFrame: frame)
+                let me = Sharer(member: id, frame: frame)
                 // An existing shared frame with these contents?
                 if let target = (sharedByHash[digest] ?? []).first(where: { sameContents(contents, machineFrame: $0, collisions: &result.hashCollisions) }) {
                     join(me, to: target)
@@ -134,14 +134,14 @@ public final class PageSharing: GuestFrameSharing {
                 let earlier = candidates[digest] ?? []
                 if let index = earlier.firstIndex(where: { candidate in
                     guard let candidateMemory = members[candidate.member]?.memory,
-                          candidateMemory.isWritable(guestFrame: candidate.guestFrame) else { return false }
-                    return sameContents(contents, machineFrame: candidateMemory.machineFrames[candidate.guestFrame],
+                          candidateMemory.isWritable(frame: candidate.frame) else { return false }
+                    return sameContents(contents, machineFrame: candidateMemory.machineFrames[candidate.frame],
                                         collisions: &result.hashCollisions)
                 }), let firstMemory = members[earlier[index].member]?.memory {
                     let first = earlier[index]
                     candidates[digest]?.remove(at: index)
-                    let target = firstMemory.machineFrames[first.guestFrame]
-                    firstMemory.setWritable(guestFrame: first.guestFrame, false)
+                    let target = firstMemory.machineFrames[first.frame]
+                    firstMemory.setWritable(frame: first.frame, false)
                     shared[target] = SharedFrame(hash: digest, sharers: [first])
                     sharedByHash[digest, default: []].append(target)
                     join(me, to: target)
@@ -167,18 +167,18 @@ public final class PageSharing: GuestFrameSharing {
     /// Points `sharer`'s guest frame at the shared `target`, read-only, and frees its own frame.
     private func join(_ sharer: Sharer, to target: UInt32) {
         guard let memory = members[sharer.member]?.memory,
-              let duplicate = memory.remap(guestFrame: sharer.guestFrame, to: target, writable: false) else { return }
+              let duplicate = memory.remap(frame: sharer.frame, to: target, writable: false) else { return }
         shared[target]?.sharers.append(sharer)
         pool.give([duplicate])
     }
 
     // MARK: Copy on write
 
-    public func breakShare(guestFrame: Int, of memory: GuestMemory) throws(AllotmentError) {
+    public func breakShare(frame guestFrame: Int, of memory: GuestMemory) throws(AllotmentError) {
         let id = ObjectIdentifier(memory)
         let name = members[id]?.name ?? "guest"
-        let address = "guest-physical 0x\(hex8(GuestMemory.guestPhysical(ofGuestFrame: guestFrame)))"
-        guard memory.access(guestFrame: guestFrame) == .readOnly, let machineFrame = memory.machineFrame(ofGuestFrame: guestFrame),
+        let address = "guest-physical 0x\(hex8(GuestMemory.guestPhysical(ofFrame: guestFrame)))"
+        guard memory.access(frame: guestFrame) == .readOnly, let machineFrame = memory.machineFrame(ofFrame: guestFrame),
               shared[machineFrame] != nil else {
             throw AllotmentError("\(name): \(address) is not a shared frame")
         }
@@ -193,8 +193,8 @@ public final class PageSharing: GuestFrameSharing {
         if let contents = try? pool.machine.readPhysical(machineFrame, count: 4096) {
             try? pool.machine.writePhysical(copy, contents)
         }
-        memory.remap(guestFrame: guestFrame, to: copy, writable: true)
-        dropSharer(Sharer(member: id, guestFrame: guestFrame), of: machineFrame)
+        memory.remap(frame: guestFrame, to: copy, writable: true)
+        dropSharer(Sharer(member: id, frame: guestFrame), of: machineFrame)
         statistics.shareBreaks += 1
     }
 
@@ -211,7 +211,7 @@ public final class PageSharing: GuestFrameSharing {
         sharedByHash[entry.hash]?.removeAll { $0 == machineFrame }
         if sharedByHash[entry.hash]?.isEmpty == true { sharedByHash[entry.hash] = nil }
         if let last = entry.sharers.first, let memory = members[last.member]?.memory {
-            memory.setWritable(guestFrame: last.guestFrame, true)
+            memory.setWritable(frame: last.frame, true)
         } else {
             pool.give([machineFrame])
         }
