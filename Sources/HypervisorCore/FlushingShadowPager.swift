@@ -14,7 +14,7 @@ public final class FlushingShadowPager: ShadowPager {
     /// Per view: root index -> machine address of the second-level table.
     private var secondLevels: [ShadowView: [UInt32: UInt32]] = [:]
     /// Guest frames any shadow entry maps (for `invalidate(guestFrame:)` and shares).
-    private var mappedGuestFrames: Set<Int> = []
+    private var mappedGuestFrames: Set<UInt32> = []
     private var counters = ShadowStatistics()
     private var mappedSinceDrop = false
 
@@ -59,9 +59,8 @@ public final class FlushingShadowPager: ShadowPager {
         case .exit(let reason): return .emulate(reason: reason)
         case .map(let limit): permissions.formIntersection(limit)
         }
-        let guestFrame = memory.guestFrame(containing: page) ?? -1
-        if !memory.isWritable(guestFrame: guestFrame) {
-            if access == .store { return .breakShare(guestFrame: guestFrame) }
+        if !memory.isWritable(guestFrame: page) {
+            if access == .store { return .breakShare(guestFrame: page) }
             permissions.remove(.writable)
         }
         guard permissions.allows(access) else {
@@ -69,7 +68,7 @@ public final class FlushingShadowPager: ShadowPager {
             return .emulate(reason: .emulatedAccess)
         }
         install(address, frame: frame, permissions, in: view)
-        mappedGuestFrames.insert(guestFrame)
+        mappedGuestFrames.insert(page)
         counters.fills += 1
         return .filled
     }
@@ -82,8 +81,8 @@ public final class FlushingShadowPager: ShadowPager {
     /// the hart may use a stale translation until the next fence, so it waits for that fence.
     public func guestRAMWritten(at guestPhysical: UInt32, count: Int) {}
 
-    public func invalidate(guestFrame: Int) {
-        if mappedGuestFrames.contains(guestFrame) { dropEverything() }
+    public func invalidate(guestFrame: UInt32) {
+        if mappedGuestFrames.contains(guestFrame & ~0xFFF) { dropEverything() }
     }
 
     public func dropAll() { dropEverything() }

@@ -49,12 +49,12 @@ public protocol ShadowPager: AnyObject {
     /// write-protects guest page-table pages finds the PTE edits here.
     func guestRAMWritten(at guestPhysical: UInt32, count: Int)
 
-    /// Removes every shadow entry that maps guest frame `guestFrame` (GuestMemory's numbering:
-    /// guest-physical `0x8000_0000 + guestFrame * 4096`), and flushes the hart's TLB: the frame's
+    /// Removes every shadow entry that maps the guest frame holding `guestFrame` (a guest-physical
+    /// address, as `GuestMemory` names frames), and flushes the hart's TLB: the frame's
     /// p2m mapping changed (a broken share, a frame given back through the balloon: the VMM
     /// registers this with `GuestMemory.observeRemapping`) or its contents did (a code page
     /// rewritten by binary translation).
-    func invalidate(guestFrame: Int)
+    func invalidate(guestFrame: UInt32)
 
     /// Throws every shadow table away (a new image was loaded).
     func dropAll()
@@ -96,7 +96,7 @@ public enum ShadowFaultOutcome: Equatable, Sendable {
     /// A store to a frame shared copy-on-write (`GuestMemory.isWritable(guestFrame:)` says no):
     /// the VMM breaks the share (`GuestMemory.breakShare`, whose remapping reaches the pager's
     /// `invalidate(guestFrame:)`) and resumes the guest to retry.
-    case breakShare(guestFrame: Int)
+    case breakShare(guestFrame: UInt32)
     /// The guest's page tables make the guest unrunnable in a way the hardware has no exception
     /// for (reported as a domain error, the guest stops; never a host crash).
     case domainError(String)

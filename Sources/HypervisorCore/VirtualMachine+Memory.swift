@@ -107,7 +107,7 @@ extension VirtualMachine: ShadowMappingRules {
     /// readable or writable from before it was code.
     func scanForRewriting(_ page: UInt32) {
         guard var rewriter, !scannedPages.contains(page), let bytes = memory.read(page, count: 4096) else { return }
-        defer { if let frame = memory.guestFrame(containing: page) { pager.invalidate(guestFrame: frame) } }
+        defer { pager.invalidate(guestFrame: page) }
         scannedPages.insert(page)
         var words = (0..<1024).map { i in
             UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24
