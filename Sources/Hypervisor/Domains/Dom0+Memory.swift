@@ -11,10 +11,8 @@ extension Dom0 {
     func adopt(_ vm: VirtualMachine, id: DomainID, name: String, weight: Int, shadowFrames: [UInt32],
                console: TaggedConsole) -> Domain {
         sharing.register(vm.memory, name: name)
-        // A frame given back or remapped must not stay reachable through a shadow entry (or the
-        // hart's TLB, which `flush` also drops): coarse but safe until the pager can invalidate
-        // one guest frame's entries.
-        vm.memory.observeRemapping { [unowned vm] _ in vm.shadow.flush() }
+        // (A frame given back or remapped drops its shadow entries: VirtualMachine.init registers
+        // the pager's invalidate(guestFrame:) with observeRemapping.)
         let balloon = Balloon(name: name, memory: vm.memory, sharing: sharing)
         // Only a para-virtual guest makes hypercalls; a native kernel's ECALLs go to its firmware.
         if vm.hypercalls != nil { vm.hypercalls = BalloonHypercalls(balloon: balloon, next: vm.hypercalls) }
