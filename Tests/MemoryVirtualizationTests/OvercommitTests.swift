@@ -78,4 +78,28 @@ struct OvercommitTests {
         #expect(memories[0].write32(0x8000_0000, 0xFFFF_FFFF))
         #expect(memories[0].read32(0x8000_0000) == 0xFFFF_FFFF && memories[1].read32(0x8000_0000) != 0xFFFF_FFFF)
     }
+
+    @Test("a running guest whose store needs a private copy when no frame is left is stopped with a report; its sharer is untouched")
+    func guestStoreRefused() throws {
+        let image = try OvercommitSupport.image("kernel.elf")
+        let alone = try BareMetal.run(image, maxInstructions: Self.limit)
+        let dom0 = try OvercommitSupport.dom0(domains: 2, memorySize: 1 << 20)
+        let ids = try (0..<2).map { _ in try dom0.create(image: image, memorySize: 1 << 20, instructionBudget: Self.limit) }
+        let other = try #require(dom0.domain(ids[1])?.vm.memory)
+        dom0.sharePages()
+        let view = OvercommitSupport.view(other)
+        let hoard = try dom0.frames.take(dom0.frames.freeFrames, for: "test hoard")
+        try dom0.unpause(ids[0])
+        dom0.run()
+        guard case .faulted(let fault)? = dom0.domain(ids[0])?.state else {
+            Issue.record("the domain should have been stopped, is \(String(describing: dom0.domain(ids[0])?.state))")
+            return
+        }
+        #expect(fault.cause.contains("store to") && fault.cause.contains("frames"), "\(fault)")
+        #expect(OvercommitSupport.view(other) == view, "nothing reached the sharer")
+        dom0.frames.give(hoard)
+        try dom0.unpause(ids[1])
+        dom0.run()
+        #expect(dom0.domain(ids[1])?.state == .exited(code: 0) && dom0.consoleTranscript(ids[1]) == alone.console)
+    }
 }

@@ -35,6 +35,8 @@ public final class Dom0 {
         public var overcommit = false
         /// Slices each ballooning domain may run while Dom0 waits for its balloon to deliver frames.
         public var balloonReclaimSlices = 200
+        /// Builds each domain's shadow pager (nil: HypervisorCore's `FlushingShadowPager`).
+        public var pager: ShadowPagerFactory? = nil
         public init() {}
     }
 
@@ -106,7 +108,8 @@ public final class Dom0 {
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(configuration: guest, machine: machine, memoryFrames: memory, shadowFrames: shadow,
-                                    console: console.console, handler: PrivilegedInstructionEmulator())
+                                    console: console.console, handler: PrivilegedInstructionEmulator(),
+                                    pager: configuration.pager)
             try vm.load(image)
         } catch {
             frames.give(allotment)

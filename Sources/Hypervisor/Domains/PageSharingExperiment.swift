@@ -6,6 +6,22 @@ import RISCV
 /// The seed's "VM images have a lot of repeated content", measured: N domains boot the same image
 /// under Dom0; page sharing scans them once after loading (before any runs) and then every
 /// `scanEverySlices` slices while they run. `vlab bench memory` prints one row per N.
+///
+/// Measured (kernel.elf, 4 MiB = 1024 frames per domain, trap-and-emulate, translator engine, a scan
+/// every 25 slices of 20 000 instructions; frames of 4 KiB):
+///
+/// | domains | promised | used at boot | saved at boot (zero) | peak used | used at end | share breaks |
+/// |--------:|---------:|-------------:|---------------------:|----------:|------------:|-------------:|
+/// | 1 | 1024 | 5 | 1019 (1019) | 22 | 22 | 17 |
+/// | 2 | 2048 | 5 | 2043 (2039) | 40 | 22 | 44 |
+/// | 4 | 4096 | 5 | 4091 (4079) | 66 | 22 | 172 |
+///
+/// Freshly loaded, the domains differ in nothing: four image pages and one zero page serve all of
+/// them. Running, each kernel writes its data, stacks and page tables (the share breaks), and the
+/// peak grows by about 20 frames per domain; since the kernels are deterministic, they end with
+/// identical memory and the last scan merges them back to one copy. Every domain prints exactly
+/// what the image prints alone. A real guest's memory is far less uniform (ESX measured savings of
+/// a few to over 60 percent); what this shows is the mechanism and its bookkeeping.
 public enum PageSharingExperiment {
     public static func run(image: ELFFile, domains: Int, memorySize: UInt32 = 4 << 20,
                            engine: ExecutionEngineKind = .translator, scanEverySlices: Int = 25,
