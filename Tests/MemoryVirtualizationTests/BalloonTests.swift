@@ -113,4 +113,42 @@ struct BalloonTests {
         let pv = try BareMetal.run(try OvercommitSupport.image("kernel-pv.elf"), maxInstructions: Self.limit)
         #expect(pv.exitCode == 0 && pv.console == native.console)
     }
+
+    @Test("a guest cannot reach a frame it gave back, though another domain now owns it: the access faults")
+    func givenBackIsUnreachable() throws {
+        // Reads a word of the page at 0x80010000, then exits 0; a fault exits with its mcause instead.
+        let source = """
+        _start:
+            la t0, handler
+            csrw mtvec, t0
+            li t1, 0x80010000
+            lw a0, 0(t1)
+            li t2, 0x100000
+            li t3, 0x5555
+            sw t3, 0(t2)
+        1:  j 1b
+        handler:
+            csrr t4, mcause
+            slli t4, t4, 16
+            li t5, 0x3333
+            or t4, t4, t5
+            li t2, 0x100000
+            sw t4, 0(t2)
+        2:  j 2b
+        """
+        let image = try ELFFile(bytes: try Assembler.assemble(source: source, fileName: "reader.S", base: 0x8000_0000).elfExecutable())
+        #expect(try BareMetal.run(image, maxInstructions: 10_000).exitCode == 0)
+        let dom0 = try OvercommitSupport.dom0(domains: 2, memorySize: 1 << 20)
+        let reader = try dom0.create(image: image, memorySize: 1 << 20, instructionBudget: 100_000)
+        let domain = try #require(dom0.domain(reader))
+        let frame = try #require(domain.vm.memory.machineFrame(ofFrame: 0x10))
+        #expect(domain.balloon.serve(BalloonABI.give, 0x8001_0000) == 0)
+        let owner = try dom0.create(image: image, memorySize: 1 << 20)
+        let ownerVM = try #require(dom0.domain(owner)?.vm)
+        #expect(ownerVM.memory.machineFrames.contains(frame) || ownerVM.shadowFrames.owns(frame), "the frame has a new owner")
+        try dom0.unpause(reader)
+        dom0.run()
+        #expect(domain.state == .exited(code: 5), "a load access fault, as the bare machine raises where no RAM is")
+        #expect(domain.vm.vcpu.registers[10] == 0)
+    }
 }
