@@ -30,13 +30,13 @@ public final class Dom0 {
         public var sliceInstructions: UInt64 = 20_000
         /// Frames of each domain's shadow-table pool.
         public var shadowFramesPerDomain = 256
+        /// Each domain's shadow pager (the reference one unless a test or lab picks another).
+        public var shadowPager: ShadowPagerFactory = ReferenceShadowPager.factory()
         /// Run the reclaim path (balloon, then page sharing) before refusing a request for frames.
         /// Off by default: a domain is then created only if its whole allotment is free.
         public var overcommit = false
         /// Slices each ballooning domain may run while Dom0 waits for its balloon to deliver frames.
         public var balloonReclaimSlices = 200
-        /// Builds each domain's shadow pager (nil: HypervisorCore's `FlushingShadowPager`).
-        public var pager: ShadowPagerFactory? = nil
         public init() {}
     }
 
@@ -109,7 +109,7 @@ public final class Dom0 {
         do {
             vm = try VirtualMachine(configuration: guest, machine: machine, memoryFrames: memory, shadowFrames: shadow,
                                     console: console.console, handler: PrivilegedInstructionEmulator(),
-                                    pager: configuration.pager)
+                                    pager: configuration.shadowPager)
             try vm.load(image)
         } catch {
             frames.give(allotment)
