@@ -151,4 +151,38 @@ struct BalloonTests {
         #expect(domain.state == .exited(code: 5), "a load access fault, as the bare machine raises where no RAM is")
         #expect(domain.vm.vcpu.registers[10] == 0)
     }
+
+    @Test("ballooning and sharing together: shared frames given back leave their sharers intact, and no frame leaks")
+    func balloonWithSharing() throws {
+        let image = try OvercommitSupport.image("kernel-pv.elf")
+        let alone = try BareMetal.run(image, maxInstructions: Self.limit)
+        let dom0 = try OvercommitSupport.dom0(domains: 2, memorySize: 2 << 20)
+        let ids = try (0..<2).map { _ in
+            try dom0.create(image: image, memorySize: 2 << 20, instructionBudget: Self.limit, mode: ParavirtualMode())
+        }
+        func conserved() -> Bool {
+            let report = dom0.memoryReport()
+            return report.freeFrames + report.framesUsed + report.shadowFrames == report.machineFrames
+        }
+        dom0.sharePages()
+        #expect(dom0.memoryReport().framesSaved > 500 && conserved())
+        for id in ids { try dom0.setBalloonTarget(id, frames: 200) }
+        dom0.unpauseAll()
+        var slices = 0
+        while dom0.runSlice() {
+            slices += 1
+            if slices % 10 == 0 { dom0.sharePages() }
+        }
+        for id in ids {
+            let domain = try #require(dom0.domain(id))
+            #expect(domain.state == .exited(code: 0) && dom0.consoleTranscript(id) == alone.console)
+            #expect(domain.balloon.size == 200 && domain.vm.memory.presentFrames == 512 - 200)
+        }
+        let report = dom0.memoryReport()
+        #expect(report.framesBallooned == 400 && report.framesSaved > 0, "\(report)")
+        #expect(conserved(), "every machine frame is free, backs guest memory, or holds shadow tables: \(report)")
+        try dom0.destroy(ids[0])
+        try dom0.destroy(ids[1])
+        #expect(dom0.frames.freeFrames == dom0.frames.totalFrames, "destroying both gives every frame back")
+    }
 }
