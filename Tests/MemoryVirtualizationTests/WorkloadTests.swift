@@ -70,6 +70,25 @@ struct WorkloadTests {
         #expect(report.checkedTwoStage == report.checked && report.checked > 20)
     }
 
+    @Test("the committed workload images are what build.sh makes from the sources",
+          .enabled(if: AuditFixtures.peer("riscv64-unknown-elf-gcc") != nil, "needs riscv64-unknown-elf-gcc"))
+    func imagesAreReproducible() throws {
+        let folder = AuditFixtures.root.appendingPathComponent("Sources/VLabCLI/Guests/memory")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("memory-workloads-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [folder.appendingPathComponent("build.sh").path, output.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        for workload in MemoryWorkload.allCases {
+            let built = try Data(contentsOf: output.appendingPathComponent(workload.imageName))
+            let committed = try Data(contentsOf: folder.appendingPathComponent(workload.imageName))
+            #expect(built == committed, "\(workload.imageName) differs from a fresh build: run build.sh and commit")
+        }
+    }
+
     static let seeds: [UInt64] = Array(1...10)
 
     @Test("random page-table programs: nested paging translates exactly as bare", arguments: seeds)
