@@ -44,11 +44,11 @@ struct WorkloadTests {
     }
 
     @Test("each workload: every translation under shadow paging equals bare, same console and count",
-          arguments: MemoryWorkload.allCases)
-    func auditedUnderShadowPaging(_ workload: MemoryWorkload) throws {
+          arguments: MemoryWorkload.allCases, AuditFixtures.Pager.allCases)
+    func auditedUnderShadowPaging(_ workload: MemoryWorkload, _ pager: AuditFixtures.Pager) throws {
         let image = try Self.image(workload)
         let console = ConsoleBytes()
-        let vm = try AuditFixtures.shadowGuest(image, memory: workload.memorySize, console: console.console)
+        let vm = try AuditFixtures.shadowGuest(image, memory: workload.memorySize, pager: pager, console: console.console)
         let report = try TranslationAudit(image: image, guest: .init(vm)).run()
         #expect(report.passed, "\(report)")
         #expect(report.guestResult == .exited(code: 0))
@@ -103,12 +103,12 @@ struct WorkloadTests {
         #expect(report.checked > 20)
     }
 
-    @Test("random page-table programs: shadow paging translates exactly as bare", arguments: seeds)
-    func randomProgramsUnderShadowPaging(_ seed: UInt64) throws {
+    @Test("random page-table programs: shadow paging translates exactly as bare", arguments: seeds, AuditFixtures.Pager.allCases)
+    func randomProgramsUnderShadowPaging(_ seed: UInt64, _ pager: AuditFixtures.Pager) throws {
         let program = RandomPageTableProgram(seed: seed)
         let image = try program.image()
         let console = ConsoleBytes()
-        let vm = try AuditFixtures.shadowGuest(image, memory: 16 << 20, console: console.console)
+        let vm = try AuditFixtures.shadowGuest(image, memory: 16 << 20, pager: pager, console: console.console)
         let report = try TranslationAudit(image: image, guest: .init(vm)).run()
         #expect(report.passed, "seed \(seed): \(report)")
         #expect(report.guestResult == .exited(code: 0))
