@@ -19,7 +19,7 @@ extension VLab.Bench {
                 with the G-stage walk cache). Columns: guest instructions; the hart's TLB hits and misses (each miss is a \
                 page walk; every data lookup is counted in a separate counting run); misses per 1000 instructions; page-table \
                 references per walk (1-D Sv32: 2, 2-D Sv32 over Sv32x4: 8); G-stage references the walk cache saved; shadow \
-                fills and full shadow rebuilds; VM exits caused by paging and all exits; wall time (median of the timing \
+                fills, rebuilds, evicted address spaces and peak frames of the reference shadow pager; VM exits caused by paging and all exits; wall time (median of the timing \
                 runs, counters off). A run whose console or exit differs from bare's is WRONG and vlab exits non-zero.
                 """)
 
@@ -99,7 +99,8 @@ struct MemoryBenchmark {
                 }
                 rows.append(PagingFigures(workload: workload.rawValue, mode: mode.rawValue, translation: counted.translation,
                                           hartRetired: counted.hartRetired, guestInstructions: counted.guestInstructions,
-                                          exits: mode == .bare ? nil : counted.exits, wallSeconds: times.sorted()[times.count / 2],
+                                          exits: mode == .bare ? nil : counted.exits, shadow: counted.shadow,
+                                          wallSeconds: times.sorted()[times.count / 2],
                                           verdict: verdict))
             }
         }
@@ -113,6 +114,7 @@ struct MemoryBenchmark {
         var hartRetired: UInt64
         var guestInstructions: UInt64
         var exits: ExitStatistics
+        var shadow: ShadowStatistics? = nil
     }
 
     private func measure(_ image: ELFFile, workload: MemoryWorkload, mode: Mode, counting: Bool) throws -> Outcome {
@@ -146,13 +148,14 @@ struct MemoryBenchmark {
             let vm: VirtualMachine
             do {
                 vm = try VirtualMachine.hostingOne(configuration, image: image, machine: machine, console: console,
-                                                   handler: PrivilegedInstructionEmulator())
+                                                   handler: PrivilegedInstructionEmulator(), pager: ReferenceShadowPager.factory())
             } catch {
                 throw CommandFailure("bench memory: \(error.message)")
             }
             let result = vm.run()
             return Outcome(exit: result, console: sink.bytes, translation: vm.machine.translationStatistics,
-                           hartRetired: vm.machine.retiredInstructions, guestInstructions: vm.vcpu.retired, exits: vm.statistics)
+                           hartRetired: vm.machine.retiredInstructions, guestInstructions: vm.vcpu.retired, exits: vm.statistics,
+                           shadow: vm.pager.statistics)
         case .nested, .nestedWithCache:
             machine.gStageWalkCache = mode == .nestedWithCache
             var request = VMMBootRequest(image: image, name: workload.rawValue, console: console)

@@ -9,7 +9,7 @@ import Machine
 /// fill). Under shadow paging they are the hart's walks of the *shadow* tables (1-D Sv32: up to 2
 /// references), under nested paging the hart's 2-D walks (up to 8 for Sv32 over Sv32x4, fewer with
 /// the G-stage walk cache, whose savings are counted apart). The shadow figures are the pager's
-/// (fills, full rebuilds), the exits the VMM's (`ExitStatistics`).
+/// (`ShadowStatistics`: fills, rebuilds, evictions, peak frames), the exits the VMM's (`ExitStatistics`).
 public struct PagingFigures: Sendable {
     public var workload: String
     /// "bare", "shadow", "nested", "nested+cache".
@@ -24,7 +24,7 @@ public struct PagingFigures: Sendable {
     public var shadowRebuilds: UInt64?
     /// Shadow tables evicted to bound the cache (pagers that keep several), nil if not reported.
     public var shadowEvictions: UInt64?
-    /// Frames holding shadow tables at the end (memory spent on shadow paging), nil if not reported.
+    /// The most frames that held shadow tables at once (memory spent on shadow paging), nil if not reported.
     public var shadowFrames: Int?
     /// VM exits caused by paging (shadow fills, reflected page faults, SFENCE.VMA, page-table writes).
     public var pagingExits: UInt64?
@@ -35,7 +35,7 @@ public struct PagingFigures: Sendable {
     public var verdict: String
 
     public init(workload: String, mode: String, translation: TranslationStatistics, hartRetired: UInt64,
-                guestInstructions: UInt64, exits: ExitStatistics?, wallSeconds: Double, verdict: String) {
+                guestInstructions: UInt64, exits: ExitStatistics?, shadow: ShadowStatistics? = nil, wallSeconds: Double, verdict: String) {
         self.workload = workload
         self.mode = mode
         self.guestInstructions = guestInstructions
@@ -44,10 +44,14 @@ public struct PagingFigures: Sendable {
         walkReferences = translation.walkReferences
         gStageReferencesSaved = translation.gStageReferencesSaved
         if let exits {
-            shadowFills = exits.shadowFills
-            shadowRebuilds = exits.shadowFlushes
             pagingExits = exits.pagingExits
             totalExits = exits.totalExits
+        }
+        if let shadow {
+            shadowFills = shadow.fills
+            shadowRebuilds = shadow.rebuilds
+            shadowEvictions = shadow.evictions
+            shadowFrames = shadow.peakFramesInUse
         }
         self.wallSeconds = wallSeconds
         self.verdict = verdict
@@ -75,7 +79,7 @@ extension ExitStatistics {
 public enum PagingTable {
     public static func render(_ rows: [PagingFigures], title: String) -> String {
         let columns: [(String, Int)] = [("workload", 13), ("mode", 13), ("guest instr", 12), ("TLB hits", 11), ("misses", 9),
-                                        ("miss/1k", 8), ("refs/walk", 10), ("G saved", 9), ("sh fills", 9), ("rebuilds", 9),
+                                        ("miss/1k", 8), ("refs/walk", 10), ("G saved", 9), ("sh fills", 9), ("rebuilds", 9), ("evicted", 8), ("sh frames", 10),
                                         ("paging exits", 13), ("exits", 8), ("wall", 9)]
         func cell(_ text: String, _ width: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(1, width - text.count))
@@ -92,6 +96,8 @@ public enum PagingTable {
             values.append("\(row.gStageReferencesSaved)")
             values.append(row.shadowFills.map { "\($0)" } ?? "-")
             values.append(row.shadowRebuilds.map { "\($0)" } ?? "-")
+            values.append(row.shadowEvictions.map { "\($0)" } ?? "-")
+            values.append(row.shadowFrames.map { "\($0)" } ?? "-")
             values.append(row.pagingExits.map { "\($0)" } ?? "-")
             values.append(row.totalExits.map { "\($0)" } ?? "-")
             values.append(fixed(row.wallSeconds, 3) + " s")
