@@ -182,6 +182,8 @@ static int perform(const struct vlab_plan_step *step) {
     case VLAB_STEP_CHDIR:
         CHECK(chdir(step->a));
         return 0;
+    case VLAB_STEP_WAIT_FOR_GO:
+        return 0;  // handled by the caller, which owns the descriptor
     }
     return -EINVAL;
 }
@@ -235,16 +237,18 @@ static void child(const struct vlab_plan *plan, const int *fd_from, const int *f
         // stdio stays open across the command's execve; the go and status pipes do not.
         if (fd_to[i] > 2) fcntl(fd_to[i], F_SETFD, FD_CLOEXEC);
     }
-    // Wait for the parent's go: it has moved this process into its control groups, so not
-    // one step below runs outside the limits. End of file means the parent gave up.
-    char go = 0;
-    ssize_t n;
-    do { n = read(plan->go_fd, &go, 1); } while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(1);
-    close(plan->go_fd);
-
     for (int i = 0; i < plan->step_count; i++) {
         const struct vlab_plan_step *step = &plan->steps[i];
+        if (step->kind == VLAB_STEP_WAIT_FOR_GO) {
+            // The parent has moved this process into its control groups. End of file means
+            // it gave up: nothing more to do.
+            char go = 0;
+            ssize_t n;
+            do { n = read(plan->go_fd, &go, 1); } while (n < 0 && errno == EINTR);
+            if (n != 1) _exit(1);
+            close(plan->go_fd);
+            continue;
+        }
         if (!holds(step)) continue;
         int r = perform(step);
         if (r < 0) fail(plan->status_fd, -r, step->what, NULL, NULL);

@@ -100,9 +100,10 @@ int vlab_set_opaque(const char *path);
 int vlab_remove_opaque(const char *path);
 
 /// The container child without an init executable (plan_child.c). The parent plans the
-/// child's whole setup as a list of steps; the child, cloned into the new namespaces, waits
-/// for one byte on `go_fd` (sent once it is in its control groups), carries the steps out in
-/// order, closes every other descriptor, looks the command up in `search_path` and execs it.
+/// child's whole setup as a list of steps; the child, cloned into the new namespaces, carries
+/// the steps out in order (at VLAB_STEP_WAIT_FOR_GO it waits for one byte on `go_fd`, which
+/// the parent sends once the child is in its control groups), closes every other descriptor,
+/// looks the command up in `search_path` and execs it.
 /// A step whose `condition` does not hold on `path` is skipped. On the first failure the
 /// child writes "failed <errno> <what>\n" on `status_fd` (errno 0: no system call failed)
 /// and exits with 126; a successful execve closes `status_fd` (close-on-exec).
@@ -124,6 +125,7 @@ enum vlab_plan_step_kind {
     VLAB_STEP_SET_CAPABILITIES,   // effective = permitted = inheritable = number
     VLAB_STEP_NO_NEW_PRIVILEGES,
     VLAB_STEP_CHDIR,              // a
+    VLAB_STEP_WAIT_FOR_GO,        // read one byte from go_fd (end of file: exit quietly)
 };
 enum vlab_plan_condition {
     VLAB_IF_ALWAYS = 0,

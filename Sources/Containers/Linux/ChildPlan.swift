@@ -28,7 +28,7 @@ struct ChildPlan {
     enum Kind {
         case mount, readonlyTree, makeDirectories, makeFile, symlink, unshare, setHostname, loopbackUp
         case pivotRoot, setResourceLimit, dropBoundingSet, clearAmbient, setGroupID, setUserID
-        case setCapabilities, noNewPrivileges, changeDirectory
+        case setCapabilities, noNewPrivileges, changeDirectory, waitForGo
 
         var raw: vlab_plan_step_kind {
             switch self {
@@ -49,6 +49,7 @@ struct ChildPlan {
             case .setCapabilities: VLAB_STEP_SET_CAPABILITIES
             case .noNewPrivileges: VLAB_STEP_NO_NEW_PRIVILEGES
             case .changeDirectory: VLAB_STEP_CHDIR
+            case .waitForGo: VLAB_STEP_WAIT_FOR_GO
             }
         }
     }
@@ -114,7 +115,6 @@ struct ChildPlan {
         // Step 1: finish the namespaces (LinuxNamespaces.configureInside).
         let namespaces = LinuxNamespaces.effectiveNamespaces(configuration)
         mount("none", on: "/", flags: vlab_MS_REC | vlab_MS_PRIVATE)
-        if namespaces.contains(.cgroup) { add(.unshare, number: vlab_CLONE_NEWCGROUP, what: "unshare") }
         if namespaces.contains(.uts), let hostname = configuration.hostname {
             add(.setHostname, a: hostname, what: "sethostname \(hostname)")
         }
@@ -159,6 +159,17 @@ struct ChildPlan {
 
         // Step 2: the root switch (PivotRoot).
         add(.pivotRoot, a: root, what: "pivot_root to \(root)")
+
+        // The go: the parent has moved the child into its control groups. The root was built
+        // while it did so, because both the cgroup attach (the kernel's cgroup_threadgroup_rwsem)
+        // and the detach of the old root end in an RCU grace period, a few milliseconds each
+        // on this machine: waiting for them at the same time costs one. What ran before is
+        // the runtime's own fixed work (mounts in a private namespace: no fork, nothing from
+        // the image); the command and everything it starts run only after the go, inside
+        // the limits. The cgroup namespace is entered after it, so that the container's own
+        // groups are its root.
+        add(.waitForGo, what: "wait for the runtime")
+        if namespaces.contains(.cgroup) { add(.unshare, number: vlab_CLONE_NEWCGROUP, what: "unshare") }
 
         // Limits of the process, then privileges (ContainerInit.dropPrivileges).
         let process = configuration.process
@@ -234,8 +245,8 @@ struct ChildPlan {
 
     // MARK: Running it
 
-    /// Clones the child into `flags` namespaces; it waits on `go` (InitDescriptor.spec) and
-    /// reports on InitDescriptor.status.
+    /// Clones the child into `flags` namespaces; it waits for the go on InitDescriptor.spec
+    /// (after building its root) and reports on InitDescriptor.status.
     func clone(flags: UInt64, arguments: [String], environment: [String], descriptors: [(from: Int32, to: Int32)])
         throws(ContainerError) -> Kernel.ChildProcess
     {

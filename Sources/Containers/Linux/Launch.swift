@@ -213,7 +213,8 @@ extension ContainerRuntime {
             do throws(ContainerError) {
                 try store.save(record)
                 // Limits first, then the spec: the init cannot run a single instruction of
-                // the container's setup outside its control groups.
+                // the container's setup outside its control groups. (A planned child builds
+                // its root meanwhile and waits for the go before anything else: ChildPlan.)
                 try record.controlGroups.attach(started.pid)
                 if plan != nil {
                     // The planned child needs only the go.
@@ -226,6 +227,13 @@ extension ContainerRuntime {
                 Kernel.close(specPipe.write)
             } catch {
                 Kernel.close(specPipe.write)
+                // A planned child that failed while building its root has exited, so the
+                // attach found no process: its own message says what went wrong.
+                if plan != nil, let lines = try? Self.readStatus(statusPipe.read, stopAtReady: false),
+                    let failure = lines.lazy.compactMap(ChildPlan.error(fromStatusLine:)).first
+                {
+                    throw failure
+                }
                 throw error
             }
 
