@@ -204,7 +204,14 @@ extension ContainerRuntime {
                 for fd in [specPipe.read, specPipe.write, statusPipe.read, statusPipe.write] { Kernel.close(fd) }
                 throw error
             }
-            Kernel.close(specPipe.read)
+            // A planned child may end before the go (a failed mount): the runtime keeps a reader
+            // on the go pipe until it has written, so the write cannot raise SIGPIPE.
+            var goReader: Int32? = specPipe.read
+            if plan == nil {
+                Kernel.close(specPipe.read)
+                goReader = nil
+            }
+            defer { if let goReader { Kernel.close(goReader) } }
             Kernel.close(statusPipe.write)
             defer { Kernel.close(statusPipe.read) }
             guard let started = child else { throw ContainerError("clone failed") }
