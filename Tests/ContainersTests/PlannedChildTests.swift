@@ -36,8 +36,8 @@ struct PlannedChildTests {
 
     /// Runs `configuration` with stdout and stderr into one pipe; returns what it printed.
     static func output(_ runtime: ContainerRuntime, _ configuration: ContainerConfiguration) throws -> (Kernel.Termination?, String) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else { throw ContainerError("pipe2", errno: errno) }
+        let pipe = try Kernel.pipe()
+        let fds = [pipe.read, pipe.write]
         let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(null) }
         let container: RunningContainer

@@ -279,7 +279,7 @@ extension ContainerRuntime {
     /// run in the child), and the escape probes, OCI `create` and the chroot teaching mode
     /// stay with the init, which has the code for them.
     func runsWithoutInit(_ configuration: ContainerConfiguration, mode: LaunchMode) -> Bool {
-        guard case .run = mode, configuration.teachingMode != .chroot else { return false }
+        guard plansChild, case .run = mode, configuration.teachingMode != .chroot else { return false }
         return steps.namespaces is LinuxNamespaces && steps.rootSwitch is PivotRoot
     }
 
