@@ -49,6 +49,7 @@ public struct ContainerBenchmark: Sendable {
         public var shareMedianNanoseconds: UInt64
         public var limitedMedianNanoseconds: UInt64
         public var copyMedianNanoseconds: UInt64
+        public var throughInitMedianNanoseconds: UInt64
         public var imageBytes: UInt64
         public var shareBytes: UInt64
         public var copyBytes: UInt64
@@ -61,6 +62,7 @@ public struct ContainerRuntime: Sendable {
     public var stateRoot: String
     public var initExecutable: String
     public var initArguments: [String]
+    public var plansChild = true
     public static let defaultStateRoot = "/run/vlab"
 
     public init(stateRoot: String = ContainerRuntime.defaultStateRoot, initExecutable: String = "/proc/self/exe",

@@ -321,6 +321,7 @@ public struct ContainerBenchCommand: ParsableCommand {
         print("  shared layers (overlayfs)        \(ms(report.shareMedianNanoseconds))")
         print("  shared layers + memory/pids cap  \(ms(report.limitedMedianNanoseconds))")
         print("  private copy (--copy)            \(ms(report.copyMedianNanoseconds))")
+        print("  shared layers, init executable   \(ms(report.throughInitMedianNanoseconds))   (setup in a re-executed vlab-init, as for a lab's steps)")
         print("disk used by \(report.containers) containers from one image of \(kib(report.imageBytes)):")
         print("  shared layers: \(kib(report.imageBytes)) image + \(kib(report.shareBytes)) upper layers = \(kib(report.imageBytes + report.shareBytes))")
         print("  private copies: \(kib(report.copyBytes))")

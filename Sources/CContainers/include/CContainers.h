@@ -99,6 +99,68 @@ int vlab_is_opaque(const char *path);
 int vlab_set_opaque(const char *path);
 int vlab_remove_opaque(const char *path);
 
+/// The container child without an init executable (plan_child.c). The parent plans the
+/// child's whole setup as a list of steps; the child, cloned into the new namespaces, carries
+/// the steps out in order (at VLAB_STEP_WAIT_FOR_GO it waits for one byte on `go_fd`, which
+/// the parent sends once the child is in its control groups), closes every other descriptor,
+/// looks the command up in `search_path` and execs it.
+/// A step whose `condition` does not hold on `path` is skipped. On the first failure the
+/// child writes "failed <errno> <what>\n" on `status_fd` (errno 0: no system call failed)
+/// and exits with 126; a successful execve closes `status_fd` (close-on-exec).
+enum vlab_plan_step_kind {
+    VLAB_STEP_MOUNT = 1,          // mount(a, b, c, flags, d); on EINVAL with e set, again with data e
+    VLAB_STEP_READONLY_TREE,      // a and every mount below it read-only (mount_setattr)
+    VLAB_STEP_MAKE_DIRECTORIES,   // mkdir -p a
+    VLAB_STEP_MAKE_FILE,          // an empty file a
+    VLAB_STEP_SYMLINK,            // symlink a at b (a failure is ignored)
+    VLAB_STEP_UNSHARE,            // unshare(number)
+    VLAB_STEP_SET_HOSTNAME,       // a
+    VLAB_STEP_LOOPBACK_UP,
+    VLAB_STEP_PIVOT_ROOT,         // chdir a, pivot_root(".", "."), detach the old root, chdir /
+    VLAB_STEP_SET_RLIMIT,         // resource number, soft number2, hard number3
+    VLAB_STEP_DROP_BOUNDING,      // drop capabilities 0...number2 not in the mask number
+    VLAB_STEP_CLEAR_AMBIENT,
+    VLAB_STEP_SET_GID,            // setgroups(0) and setgid(number)
+    VLAB_STEP_SET_UID,            // setuid(number)
+    VLAB_STEP_SET_CAPABILITIES,   // effective = permitted = inheritable = number
+    VLAB_STEP_NO_NEW_PRIVILEGES,
+    VLAB_STEP_CHDIR,              // a
+    VLAB_STEP_WAIT_FOR_GO,        // read one byte from go_fd (end of file: exit quietly)
+};
+enum vlab_plan_condition {
+    VLAB_IF_ALWAYS = 0,
+    VLAB_IF_EXISTS,               // lstat(path) succeeds
+    VLAB_IF_MISSING,              // lstat(path) fails
+    VLAB_IF_DIRECTORY,            // stat(path) is a directory
+    VLAB_IF_NOT_DIRECTORY,        // exists, but is not (and does not lead to) a directory
+};
+struct vlab_plan_step {
+    int kind;
+    int condition;
+    const char *path;
+    const char *a, *b, *c, *d, *e;
+    unsigned long flags;
+    uint64_t number, number2, number3;
+    /// The error message when the step fails.
+    const char *what;
+};
+struct vlab_plan {
+    const struct vlab_plan_step *steps;
+    int step_count;
+    int go_fd, status_fd;
+    /// Close every descriptor but 0-2 and status_fd before execve.
+    int close_descriptors;
+    char *const *argv;
+    char *const *envp;
+    /// Directories searched for argv[0] when it has no '/'.
+    const char *search_path;
+    const char *not_found_message, *not_executable_message;
+};
+/// Clones a child into `flags` namespaces that runs `plan` (descriptors moved as in
+/// vlab_clone_exec first). Returns its pid and a pidfd in *pidfd_out, or -errno.
+pid_t vlab_clone_plan(uint64_t flags, const struct vlab_plan *plan, const int *fd_from, const int *fd_to,
+                      int fd_count, int *pidfd_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,7 @@ import Glibc
 
 /// `vlab bench container`: the seed's two ways to give each container its own root,
 /// measured on this machine. Start latency is wall time of `ContainerRuntime.run` of
-/// `/bin/true` (clone, init re-exec, mounts, root switch, exec, wait, cleanup); disk use
+/// `/bin/true` (clone, mounts, root switch, exec, wait, cleanup); disk use
 /// is allocated blocks (`du`) after N containers each wrote one small file.
 public struct ContainerBenchmark: Sendable {
     public struct Report: Sendable {
@@ -16,6 +16,9 @@ public struct ContainerBenchmark: Sendable {
         public var limitedMedianNanoseconds: UInt64
         /// The same with --copy (the private copy is made and removed every run).
         public var copyMedianNanoseconds: UInt64
+        /// Shared layers again, with the container's setup done by the re-executed init
+        /// executable instead of the clone's child (the path a lab's own steps take).
+        public var throughInitMedianNanoseconds: UInt64
         public var imageBytes: UInt64
         /// Disk used by N containers' upper layers (the image itself is shared, counted once).
         public var shareBytes: UInt64
@@ -47,6 +50,9 @@ public struct ContainerBenchmark: Sendable {
         let share = try median(runs, base)
         let limitedMedian = try median(runs, limited)
         let copyMedian = try median(max(1, runs / 4), copied)
+        var throughInit = runtime
+        throughInit.plansChild = false
+        let throughInitMedian = try median(runs, base, runtime: throughInit)
 
         let directory = try Kernel.makeTemporaryDirectory(in: scratch, prefix: "vlab-bench-")
         defer { try? Kernel.removeTree(directory) }
@@ -67,10 +73,14 @@ public struct ContainerBenchmark: Sendable {
         }
         return Report(runs: runs, containers: containers, shareMedianNanoseconds: share,
                       limitedMedianNanoseconds: limitedMedian, copyMedianNanoseconds: copyMedian,
+                      throughInitMedianNanoseconds: throughInitMedian,
                       imageBytes: Layers.diskUsage(rootfs), shareBytes: shareBytes, copyBytes: copyBytes)
     }
 
-    private func median(_ runs: Int, _ configuration: ContainerConfiguration) throws(ContainerError) -> UInt64 {
+    private func median(_ runs: Int, _ configuration: ContainerConfiguration, runtime: ContainerRuntime? = nil)
+        throws(ContainerError) -> UInt64
+    {
+        let runtime = runtime ?? self.runtime
         var samples: [UInt64] = []
         for _ in 0..<runs {
             let start = Kernel.monotonicNanoseconds()

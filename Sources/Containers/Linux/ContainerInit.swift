@@ -13,6 +13,11 @@ import Foundation
 /// (`vlab container __init`), which calls `ContainerInit.main`. So all the in-namespace
 /// setup below runs as ordinary Swift in a fresh single-threaded process, never between
 /// fork and exec. At the end it execve's the container's command, which becomes PID 1.
+///
+/// `run` and `start` with the reference steps skip this process: the clone's child carries
+/// out the same work from a plan the runtime makes in advance (ChildPlan, plan_child.c),
+/// which saves loading an executable. This init remains the path for a lab's own steps, the
+/// escape probes, OCI `create` and the chroot teaching mode; ChildPlan follows it step by step.
 public enum ContainerInit {
     /// Runs the init and never returns: it execs the command or exits.
     public static func main(steps: ContainerSteps = .reference) -> Never {

@@ -39,6 +39,10 @@ public struct ContainerRuntime: Sendable {
     public var initExecutable: String
     public var initArguments: [String]
     public var steps: ContainerSteps
+    /// Whether `run` and `start` with the reference steps may skip the init executable and
+    /// have the clone's child carry out a plan instead (ChildPlan): the fast path, on by
+    /// default. Off, every container goes through the init (the benchmark compares the two).
+    public var plansChild = true
 
     public static let defaultStateRoot = "/run/vlab"
 

@@ -32,6 +32,8 @@ enum InitStatus {
     static let errorPrefix = "error "
     static let ready = "ready"
     static let probePrefix = "probe "
+    /// From the C child of a planned launch (ChildPlan): "failed <errno> <message>".
+    static let failedPrefix = "failed "
 }
 
 /// Descriptor numbers the init inherits.

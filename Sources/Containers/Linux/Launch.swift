@@ -170,6 +170,12 @@ extension ContainerRuntime {
                 leaked = leakedDirectory
             }
 
+            // The reference steps need no init executable: the clone's child carries out a plan
+            // made here (ChildPlan). Made before anything else, so a bad capability or rlimit
+            // name fails before the control groups exist.
+            let plan = try runsWithoutInit(configuration, mode: mode) ? ChildPlan(spec) : nil
+            defer { plan?.deallocate() }
+
             record.controlGroups = try steps.limits.createControlGroups(id: id, limits: configuration.limits)
             try store.save(record)
             let applied = Self.describe(configuration.limits, record.controlGroups)
@@ -185,14 +191,27 @@ extension ContainerRuntime {
             if let leaked { descriptors.append((leaked, InitDescriptor.leakedDirectory)) }
             if let io { descriptors += [(io.input, 0), (io.output, 1), (io.error, 2)] }
             do {
-                child = try Kernel.cloneAndExec(
-                    flags: cloneFlags, path: initExecutable,
-                    arguments: initArguments, environment: [], descriptors: descriptors)
+                if let plan {
+                    child = try plan.clone(
+                        flags: cloneFlags, arguments: configuration.process.arguments,
+                        environment: configuration.process.environment, descriptors: descriptors)
+                } else {
+                    child = try Kernel.cloneAndExec(
+                        flags: cloneFlags, path: initExecutable,
+                        arguments: initArguments, environment: [], descriptors: descriptors)
+                }
             } catch {
                 for fd in [specPipe.read, specPipe.write, statusPipe.read, statusPipe.write] { Kernel.close(fd) }
                 throw error
             }
-            Kernel.close(specPipe.read)
+            // A planned child may end before the go (a failed mount): the runtime keeps a reader
+            // on the go pipe until it has written, so the write cannot raise SIGPIPE.
+            var goReader: Int32? = specPipe.read
+            if plan == nil {
+                Kernel.close(specPipe.read)
+                goReader = nil
+            }
+            defer { if let goReader { Kernel.close(goReader) } }
             Kernel.close(statusPipe.write)
             defer { Kernel.close(statusPipe.read) }
             guard let started = child else { throw ContainerError("clone failed") }
@@ -201,14 +220,27 @@ extension ContainerRuntime {
             do throws(ContainerError) {
                 try store.save(record)
                 // Limits first, then the spec: the init cannot run a single instruction of
-                // the container's setup outside its control groups.
+                // the container's setup outside its control groups. (A planned child builds
+                // its root meanwhile and waits for the go before anything else: ChildPlan.)
                 try record.controlGroups.attach(started.pid)
-                let bytes: Data
-                do { bytes = try JSONEncoder().encode(spec) } catch { throw ContainerError("encode the init spec: \(error)") }
-                try Kernel.writeAll(specPipe.write, Array(bytes), what: "the init spec")
+                if plan != nil {
+                    // The planned child needs only the go.
+                    try Kernel.writeAll(specPipe.write, [1], what: "the go to the container's first process")
+                } else {
+                    let bytes: Data
+                    do { bytes = try JSONEncoder().encode(spec) } catch { throw ContainerError("encode the init spec: \(error)") }
+                    try Kernel.writeAll(specPipe.write, Array(bytes), what: "the init spec")
+                }
                 Kernel.close(specPipe.write)
             } catch {
                 Kernel.close(specPipe.write)
+                // A planned child that failed while building its root has exited, so the
+                // attach found no process: its own message says what went wrong.
+                if plan != nil, let lines = try? Self.readStatus(statusPipe.read, stopAtReady: false),
+                    let failure = lines.lazy.compactMap(ChildPlan.error(fromStatusLine:)).first
+                {
+                    throw failure
+                }
                 throw error
             }
 
@@ -221,6 +253,10 @@ extension ContainerRuntime {
             if let error = lines.first(where: { $0.hasPrefix(InitStatus.errorPrefix) }) {
                 try? launched.destroy()
                 throw ContainerError(String(error.dropFirst(InitStatus.errorPrefix.count)))
+            }
+            if let error = lines.lazy.compactMap(ChildPlan.error(fromStatusLine:)).first {
+                try? launched.destroy()
+                throw error
             }
             if stopAtReady, !lines.contains(InitStatus.ready) {
                 try? launched.destroy()
@@ -236,6 +272,15 @@ extension ContainerRuntime {
             try? store.destroy(record)
             throw error
         }
+    }
+
+    /// Whether the clone's child can run the setup itself (ChildPlan) instead of exec'ing an
+    /// init: only the reference steps can be planned (a lab's steps are Swift code that must
+    /// run in the child), and the escape probes, OCI `create` and the chroot teaching mode
+    /// stay with the init, which has the code for them.
+    func runsWithoutInit(_ configuration: ContainerConfiguration, mode: LaunchMode) -> Bool {
+        guard plansChild, case .run = mode, configuration.teachingMode != .chroot else { return false }
+        return steps.namespaces is LinuxNamespaces && steps.rootSwitch is PivotRoot
     }
 
     /// Reads the init's status lines until end of file (it exec'd or exited) or, for
