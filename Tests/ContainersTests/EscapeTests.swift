@@ -8,6 +8,7 @@ struct EscapeTests {
     /// Parses `vlab container escape-test` output: name → escaped?
     func matrix(_ extra: [String], state: String) -> [String: Bool] {
         let result = Harness.run(["container", "escape-test", "--state-root", state, "--rootfs", Harness.rootfs] + extra)
+        try? FileManager.default.removeItem(atPath: state)
         var verdicts: [String: Bool] = [:]
         for line in result.stdout.split(separator: "\n") {
             for marker in ["  ESCAPED  ", "  blocked  "] {

@@ -45,6 +45,7 @@ struct OCITests {
     @Test("create, start, state, delete run the bundle's process with its config")
     func lifecycle() throws {
         let root = Harness.stateRoot("oci")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let (bundle, output) = try makeBundle("life", args: [
             "/bin/sh", "-c", "hostname > /out/result; ulimit -n >> /out/result; grep CapEff /proc/self/status >> /out/result",
         ])
@@ -75,6 +76,7 @@ struct OCITests {
     @Test("kill and delete a running container")
     func killRunning() throws {
         let root = Harness.stateRoot("ocikill")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let (bundle, _) = try makeBundle("kill", args: ["/bin/sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: bundle) }
         #expect(Harness.run(["container", "create", "--state-root", root, "--bundle", bundle, "sleeper"], discardOutput: true).status == 0)

@@ -8,6 +8,7 @@ struct RuntimeTests {
     @Test("PID 1 view, hostname, loopback-only network")
     func isolation() {
         let state = Harness.stateRoot("isolation")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let result = Harness.container(state, ["--id", "iso", "--hostname", "testbox"], [
             "/bin/sh", "-c",
             "echo pid=$$; hostname; echo procs=$(ls /proc | grep -c '^[0-9]'); echo nets=$(ls /sys/class/net); cat /sys/class/net/lo/operstate",
@@ -31,6 +32,7 @@ struct RuntimeTests {
     @Test("exit status passes through; runtime errors are one line with 125 and leave nothing")
     func exitStatus() {
         let state = Harness.stateRoot("status")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         #expect(Harness.container(state, ["--id", "st"], ["/bin/sh", "-c", "exit 42"]).status == 42)
         Harness.assertNothingLeft(state, id: "st")
 
@@ -61,6 +63,7 @@ struct RuntimeTests {
     @Test("a memory hog is OOM-killed and reported")
     func memoryLimit() {
         let state = Harness.stateRoot("memory")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let result = Harness.container(state, ["--id", "hog", "--memory", "32M"], [
             "/bin/sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\000' a); echo survived ${#x}",
         ])
@@ -72,6 +75,7 @@ struct RuntimeTests {
     @Test("a fork bomb hits the process limit and the host stays usable")
     func forkBomb() {
         let state = Harness.stateRoot("forkbomb")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let result = Harness.container(state, ["--id", "bomb", "--pids", "16", "--timeout", "3"], [
             "/bin/sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 2",
         ])
@@ -86,6 +90,7 @@ struct RuntimeTests {
     @Test("the CPU limit throttles a busy loop")
     func cpuLimit() {
         let state = Harness.stateRoot("cpu")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let result = Harness.container(state, ["--id", "cpu", "--cpus", "0.1", "-v"], [
             "/bin/sh", "-c", "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done",
         ])
@@ -100,6 +105,7 @@ struct RuntimeTests {
     @Test("writes land in the upper layer only; commit makes a layer; --copy leaves the image alone")
     func copyOnWrite() throws {
         let state = Harness.stateRoot("cow")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let scratch = NSTemporaryDirectory() + "vlab-test-cow-\(getpid())"
         try? FileManager.default.removeItem(atPath: scratch)
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -144,6 +150,7 @@ struct RuntimeTests {
     @Test("SIGKILL of the runtime: the container dies and the next invocation cleans up")
     func runtimeKilled() throws {
         let state = Harness.stateRoot("sigkill")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.vlab)
         process.arguments = ["container", "run", "--state-root", state, "--rootfs", Harness.rootfs, "--id", "victim",
@@ -184,6 +191,7 @@ struct RuntimeTests {
     @Test("SIGTERM to the runtime stops the container and cleans up")
     func runtimeTerminated() throws {
         let state = Harness.stateRoot("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: state) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.vlab)
         process.arguments = ["container", "run", "--state-root", state, "--rootfs", Harness.rootfs, "--id", "term",
