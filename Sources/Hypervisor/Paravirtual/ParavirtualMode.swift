@@ -55,7 +55,8 @@ public struct ParavirtualMode: VMMModeImplementation {
         vm.hypercalls = host
         let result = vm.run()
         return VMMBootResult(result: result, statistics: vm.statistics,
-                             notes: ["paravirtual: \(host.served) hypercalls served, \(host.refused) refused with an error"])
+                             notes: ["paravirtual: \(host.served) hypercalls served, \(host.refused) refused with an error",
+                                     "shadow pager: \(vm.pager.statistics.summary)"])
     }
 
     public func prepareDomain(_ vm: VirtualMachine) -> Bool {
