@@ -28,9 +28,9 @@ func teachingKernel() throws -> ELFFile {
 final class AuditedRun {
     let name: String
     var console: [UInt8] = []
-    private(set) var pager: (any ShadowPager)?
     let vm: VirtualMachine
-    private(set) var report = TranslationAudit.Report()
+    var pager: any ShadowPager { vm.pager }
+    private(set) var report: TranslationAudit.Report?
     private let image: ELFFile
 
     /// `shadowFrames`: the VMM's pool for this guest's shadow tables (the VMM's default: 256).
@@ -50,18 +50,11 @@ final class AuditedRun {
         var allocator = MachineFrameAllocator(ramSize: machineConfiguration.ramSize)
         let shadow = try allocator.allocate(shadowFrames, for: "\(name) shadow tables")
         let frames = try allocator.allocate(Int(memory / 4096), for: "\(name) memory")
-        var built: (any ShadowPager)?
-        let make = factory ?? CachingShadowPager.factory
         let box = ConsoleBox()
         vm = try VirtualMachine(configuration: configuration, machine: machine, memoryFrames: frames, shadowFrames: shadow,
                                 console: ConsoleIO(write: { box.bytes.append($0) }), handler: PrivilegedInstructionEmulator(),
-                                pager: { resources in
-                                    let pager = make(resources)
-                                    built = pager
-                                    return pager
-                                })
+                                pager: factory ?? CachingShadowPager.factory)
         try vm.load(image)
-        pager = built
         consoleBox = box
     }
 
@@ -72,14 +65,15 @@ final class AuditedRun {
     @discardableResult
     func run(maxInstructions: UInt64 = 20_000_000) throws -> TranslationAudit.Report {
         let audit = try TranslationAudit(image: image, guest: TranslationAudit.Guest(vm))
-        report = audit.run(maxInstructions: maxInstructions)
+        let report = audit.run(maxInstructions: maxInstructions)
+        self.report = report
         console = consoleBox.bytes
         return report
     }
 
-    var statistics: ShadowStatistics { pager?.statistics ?? ShadowStatistics() }
+    var statistics: ShadowStatistics { pager.statistics }
     var output: String { String(decoding: console, as: UTF8.self) }
-    var bareOutput: String { String(decoding: report.bareConsole, as: UTF8.self) }
+    var bareOutput: String { String(decoding: report?.bareConsole ?? [], as: UTF8.self) }
 
     /// The submission's TODOs reached, as a suffix for failure messages.
     var todo: String {
@@ -91,6 +85,10 @@ final class AuditedRun {
     /// console bytes, the way it ended (`ending`: nil = an exit with status 0, as bare), the count
     /// of guest instructions.
     func expectSameAsBare(ending: ((GuestRunResult?) -> Bool)? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let report else {
+            Issue.record("\(name): never ran", sourceLocation: sourceLocation)
+            return
+        }
         if let mismatch = report.mismatch {
             Issue.record(Comment(rawValue: "\(name): \(mismatch)\(todo)"), sourceLocation: sourceLocation)
         }
@@ -101,7 +99,7 @@ final class AuditedRun {
             #expect(ending(report.guestResult), "\(name): the guest ended with \(report.guestResult.map { "\($0)" } ?? "no result")\(todo)",
                     sourceLocation: sourceLocation)
         } else {
-            #expect(report.guestResult == .exited(code: 0), "\(name): the guest ended with \(report.guestResult.map { "\($0)" } ?? "no result")\(todo)",
+            #expect(report.guestResult == GuestRunResult.exited(code: 0), "\(name): the guest ended with \(report.guestResult.map { "\($0)" } ?? "no result")\(todo)",
                     sourceLocation: sourceLocation)
             #expect(report.guestInstructions == report.bareInstructions,
                     "\(name): \(report.guestInstructions) guest instructions under the VMM, \(report.bareInstructions) bare", sourceLocation: sourceLocation)

@@ -20,13 +20,13 @@ import Testing
 final class AuditedRun {
     let name: String
     let vm: VirtualMachine
-    private(set) var pager: (any ShadowPager)?
-    private(set) var report = TranslationAudit.Report()
+    var pager: any ShadowPager { vm.pager }
+    private(set) var report: TranslationAudit.Report?
     private let image: ELFFile
     private let console = Console()
     private final class Console { var bytes: [UInt8] = [] }
 
-    init(_ name: String, image: ELFFile, memory: UInt32, pager factory: ShadowPagerFactory = CachingShadowPager.factory) throws {
+    init(_ name: String, image: ELFFile, memory: UInt32, pager factory: @escaping ShadowPagerFactory = CachingShadowPager.factory) throws {
         self.name = name
         self.image = image
         var configuration = GuestConfiguration()
@@ -34,17 +34,10 @@ final class AuditedRun {
         configuration.memorySize = memory
         var machine = MachineConfiguration()
         machine.engine = .interpreter
-        var built: (any ShadowPager)?
         let console = self.console
         vm = try VirtualMachine.hostingOne(configuration, image: image, machine: machine,
                                            console: ConsoleIO(write: { console.bytes.append($0) }),
-                                           handler: PrivilegedInstructionEmulator(),
-                                           pager: { resources in
-                                               let pager = factory(resources)
-                                               built = pager
-                                               return pager
-                                           })
-        pager = built
+                                           handler: PrivilegedInstructionEmulator(), pager: factory)
     }
 
     func run(maxInstructions: UInt64) throws {
@@ -52,7 +45,7 @@ final class AuditedRun {
     }
 
     var output: String { String(decoding: console.bytes, as: UTF8.self) }
-    var statistics: ShadowStatistics { pager?.statistics ?? ShadowStatistics() }
+    var statistics: ShadowStatistics { pager.statistics }
     var todo: String {
         guard let pager = pager as? CachingShadowPager, let summary = pager.unfinished.summary else { return "" }
         return "\n\nYour pager reached these TODOs:\n\(summary)"
@@ -60,11 +53,15 @@ final class AuditedRun {
 
     /// Records every difference from the bare machine as a test failure.
     func expectSameAsBare(sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let report else {
+            Issue.record("\(name): never ran", sourceLocation: sourceLocation)
+            return
+        }
         if let mismatch = report.mismatch { Issue.record(Comment(rawValue: "\(name): \(mismatch)\(todo)"), sourceLocation: sourceLocation) }
         if let lost = report.lockStepLost {
             Issue.record(Comment(rawValue: "\(name): the run stopped matching the bare machine: \(lost)\(todo)"), sourceLocation: sourceLocation)
         }
-        #expect(report.guestResult == .exited(code: 0), "\(name): the guest ended with \(report.guestResult.map { "\($0)" } ?? "no result")\(todo)",
+        #expect(report.guestResult == GuestRunResult.exited(code: 0), "\(name): the guest ended with \(report.guestResult.map { "\($0)" } ?? "no result")\(todo)",
                 sourceLocation: sourceLocation)
         #expect(console.bytes == report.bareConsole,
                 "\(name): the console differs:\n--- under the VMM:\n\(output)\n--- bare:\n\(String(decoding: report.bareConsole, as: UTF8.self))\(todo)",
