@@ -61,33 +61,60 @@ public enum GuestTranslation: Equatable, Sendable {
 public enum GuestPageTableWalk {
     public static func translate(_ virtualAddress: UInt32, _ access: GuestAccess, regime: TranslationRegime,
                                  memory: GuestMemory) -> GuestTranslation {
-        if regime.bare { return .guestPhysical(virtualAddress, leaf: nil) }
+        walk(virtualAddress, access, regime: regime, memory: memory).translation
+    }
+
+    /// The walk, with where it read: a shadow pager needs to know which guest frames hold the
+    /// PTEs a shadow entry was derived from, so it can notice when the guest edits them.
+    public static func walk(_ virtualAddress: UInt32, _ access: GuestAccess, regime: TranslationRegime,
+                            memory: GuestMemory) -> GuestWalk {
+        var walk = GuestWalk(translation: .guestPhysical(virtualAddress, leaf: nil))
+        if regime.bare { return walk }
         var table = UInt64(regime.satp & 0x3F_FFFF) << 12
         var level = 1
         while true {
             let index = level == 1 ? virtualAddress >> 22 : virtualAddress >> 12 & 0x3FF
             let pteAddress = table + UInt64(index) * 4
             guard pteAddress < 1 << 32, let pte = memory.read32(UInt32(pteAddress)) else {
-                return .fault(cause: access.accessFaultCause)
+                walk.translation = .fault(cause: access.accessFaultCause)
+                return walk
             }
+            walk.pteAddresses.append(UInt32(pteAddress))
             let valid = pte & 1 != 0, readable = pte & 2 != 0, writable = pte & 4 != 0, executable = pte & 8 != 0
-            if !valid || (!readable && writable) { return .fault(cause: access.pageFaultCause) }
+            if !valid || (!readable && writable) {
+                walk.translation = .fault(cause: access.pageFaultCause)
+                return walk
+            }
             if !readable && !executable {
-                guard level == 1 else { return .fault(cause: access.pageFaultCause) }
+                guard level == 1 else {
+                    walk.translation = .fault(cause: access.pageFaultCause)
+                    return walk
+                }
                 table = UInt64(pte >> 10) << 12
                 level = 0
                 continue
             }
-            guard permits(pte, access, regime: regime) else { return .fault(cause: access.pageFaultCause) }
+            guard permits(pte, access, regime: regime) else {
+                walk.translation = .fault(cause: access.pageFaultCause)
+                return walk
+            }
             let ppn = pte >> 10
-            if level == 1 && ppn & 0x3FF != 0 { return .fault(cause: access.pageFaultCause) }
+            if level == 1 && ppn & 0x3FF != 0 {
+                walk.translation = .fault(cause: access.pageFaultCause)
+                return walk
+            }
             let wanted: UInt32 = access == .store ? 0xC0 : 0x40
             if pte & wanted != wanted { memory.write32(UInt32(pteAddress), pte | wanted) }
             let physical: UInt64 = level == 1
                 ? UInt64(ppn >> 10) << 22 | UInt64(virtualAddress & 0x3F_FFFF)
                 : UInt64(ppn) << 12 | UInt64(virtualAddress & 0xFFF)
-            guard physical < 1 << 32 else { return .fault(cause: access.accessFaultCause) }
-            return .guestPhysical(UInt32(physical), leaf: pte | wanted)
+            guard physical < 1 << 32 else {
+                walk.translation = .fault(cause: access.accessFaultCause)
+                return walk
+            }
+            walk.translation = .guestPhysical(UInt32(physical), leaf: pte | wanted)
+            walk.superpage = level == 1
+            return walk
         }
     }
 
@@ -105,4 +132,15 @@ public enum GuestPageTableWalk {
         case .store: return pte & 4 != 0
         }
     }
+}
+
+/// One guest page-table walk: what it found, and the guest-physical address of every PTE it read
+/// (the root table's entry first; empty for a bare regime, one entry for a superpage or a fault
+/// at the root).
+public struct GuestWalk: Equatable, Sendable {
+    public var translation: GuestTranslation
+    public var pteAddresses: [UInt32] = []
+    /// The leaf was a 4 MiB superpage (found in the root table).
+    public var superpage = false
+    public init(translation: GuestTranslation) { self.translation = translation }
 }

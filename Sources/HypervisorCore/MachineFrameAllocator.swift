@@ -18,6 +18,16 @@ public struct MachineFrameAllocator: Sendable {
 
     public var freeFrames: Int { free.count }
 
+    /// Whether `frame` is in the free list (owned by nobody).
+    public func isFree(_ frame: UInt32) -> Bool {
+        var low = 0, high = free.count
+        while low < high {
+            let middle = (low + high) / 2
+            if free[middle] < frame { low = middle + 1 } else { high = middle }
+        }
+        return low < free.count && free[low] == frame
+    }
+
     /// `count` frames' machine addresses, or an error naming who asked and how much is left.
     public mutating func allocate(_ count: Int, for purpose: String) throws(AllotmentError) -> [UInt32] {
         guard count >= 0, count <= freeFrames else {

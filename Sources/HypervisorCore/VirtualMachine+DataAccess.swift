@@ -133,6 +133,7 @@ extension VirtualMachine {
         let rescan = rewriter != nil && scannedPages.contains(page)
         if rescan { undoRewriting(page) }
         let done = memory.write(physical, (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) })
+        if done { pager.guestRAMWritten(at: physical, count: size) }
         if rescan { scanForRewriting(page) }
         if let tohost, tohost < physical &+ UInt32(size), physical < tohost &+ 4,
            let request = memory.read32(tohost & ~3), request & 1 != 0 {

@@ -1,29 +1,27 @@
 import Machine
 import RISCV
 
-/// Page-fault exits: shadow fills, device accesses, and faults reflected into the guest.
-extension VirtualMachine {
-    /// The hart could not translate `address` through the shadow table. Ask the guest's own page
-    /// tables what its hardware would do, and do that.
+/// Page-fault exits: the shadow pager fills, the VMM emulates device accesses and the accesses the
+/// pager or the VMM's own rules send back, and faults are reflected into the guest.
+extension VirtualMachine: ShadowMappingRules {
+    /// The hart could not translate `address` through the shadow table. The pager asks the
+    /// guest's own page tables what its hardware would do; the VMM does what the pager says.
     func handlePageFault(at address: UInt32, _ access: GuestAccess) -> GuestRunResult? {
-        let view = ShadowPageTables.View(vcpu)
-        let regime = access == .fetch ? view.fetch : view.data
-        switch GuestPageTableWalk.translate(address, access, regime: regime, memory: memory) {
-        case .fault(let cause):
+        let view = ShadowView(vcpu)
+        // Binary translation shows a kernel code page to the rewriter before it first runs.
+        if rewriter != nil && vcpu.privilege != .user && access == .fetch,
+           case .guestPhysical(let physical, _) = GuestPageTableWalk.translate(address, .fetch, regime: view.fetch, memory: memory),
+           memory.contains(physical) {
+            scanForRewriting(physical & ~0xFFF)
+        }
+        switch pager.handlePageFault(at: address, access, in: view, rules: self) {
+        case .filled:
+            statistics.count(.pageFault)
+            return noteFill(at: address)
+        case .reflect(let cause):
             statistics.count(cause == access.pageFaultCause ? .guestPageFault : .exception)
             return reflect(cause: cause, value: address)
-        case .guestPhysical(let guestPhysical, let leaf):
-            if let frame = memory.machineAddress(of: guestPhysical & ~0xFFF) {
-                if access == .store && holdsTohost(guestPhysical) {
-                    statistics.count(.mmio)
-                    return emulateDataAccess()
-                }
-                if access != .fetch && (view.dataAccessesExit || guardsRewrittenCode(guestPhysical & ~0xFFF, access)) {
-                    statistics.count(.emulatedAccess)
-                    return emulateDataAccess()
-                }
-                return fill(address, frame: frame, guestPhysical: guestPhysical, leaf: leaf, view: view, access: access)
-            }
+        case .notGuestRAM(let guestPhysical):
             if devices.claims(guestPhysical) && access != .fetch {
                 statistics.count(.mmio)
                 return emulateDataAccess()
@@ -32,15 +30,26 @@ extension VirtualMachine {
             // address with nothing behind it (VirtLab executes only from RAM).
             statistics.count(.exception)
             return reflect(cause: access.accessFaultCause, value: address)
+        case .emulate(let reason):
+            guard access != .fetch else { return fault("the shadow pager asked the VMM to emulate a fetch at 0x\(hex8(address))") }
+            statistics.count(reason)
+            return emulateDataAccess()
+        case .breakShare(let guestFrame):
+            statistics.count(.shareBreak)
+            do {
+                try memory.breakShare(guestFrame: guestFrame)
+            } catch {
+                return fault("store to 0x\(hex8(address)): \(error.message)")
+            }
+            pager.invalidate(guestFrame: guestFrame)  // (the remapping announced it too, if the frame moved)
+            return noteFill(at: address)
+        case .domainError(let message):
+            return fault(message)
         }
     }
 
-    /// Installs the guest's translation of the page at `address` in the shadow table for `view`,
-    /// granting what the guest's PTE grants in that view (write only once the guest PTE is dirty,
-    /// so the walk that sets D sees the first store).
-    private func fill(_ address: UInt32, frame: UInt32, guestPhysical: UInt32, leaf: UInt32?,
-                      view: ShadowPageTables.View, access: GuestAccess) -> GuestRunResult? {
-        // A fill that does not let the guest move on would repeat forever.
+    /// A fill (or share break) that does not let the guest move on would repeat forever.
+    private func noteFill(at address: UInt32) -> GuestRunResult? {
         if lastFill == (vcpu.pc, vcpu.retired) {
             fillsWithoutProgress += 1
             if fillsWithoutProgress > 8 {
@@ -50,34 +59,28 @@ extension VirtualMachine {
             fillsWithoutProgress = 0
             lastFill = (vcpu.pc, vcpu.retired)
         }
-        func allows(_ access: GuestAccess, _ regime: TranslationRegime) -> Bool {
-            guard !regime.bare else { return true }
-            guard let leaf else { return false }
-            return GuestPageTableWalk.permits(leaf, access, regime: regime)
-        }
-        var executable = allows(.fetch, view.fetch)
-        var readable = !view.dataAccessesExit && allows(.load, view.data)
-        let dirty = leaf.map { $0 & 0x80 != 0 } ?? true
-        var writable = !view.dataAccessesExit && dirty && allows(.store, view.data)
-        // Stores to the HTIF page must exit, so the VMM sees the guest's exit request.
-        if holdsTohost(guestPhysical) { writable = false }
-        // Binary translation: kernel code runs only once scanned, is never writable in place
-        // (stores exit, so the page is rescanned), and a page holding rewrites is execute-only
-        // (loads exit and see the original words): the rewriting stays invisible to the guest.
-        let page = guestPhysical & ~0xFFF
-        if rewriter != nil && vcpu.privilege != .user {
-            if access == .fetch && executable { scanForRewriting(page) }
-            let scanned = scannedPages.contains(page)
-            executable = executable && scanned
-            if scanned {
-                writable = false
-                if originalWords[page] != nil { readable = false }
-            }
-            if !readable && !executable { return fault("no shadow mapping can serve this access at 0x\(hex8(address))") }
-        }
-        shadow.map(address, to: frame, in: view, readable: readable, writable: writable, executable: executable)
-        statistics.count(.pageFault)
         return nil
+    }
+
+    /// The VMM's say over a shadow mapping: stores to the HTIF page exit (so the VMM sees the
+    /// guest's exit request); under virtual M-mode's MPRV data accesses exit; under binary
+    /// translation kernel code runs only once scanned, is never writable in place (stores exit,
+    /// so the page is rescanned), and a page holding rewrites is execute-only (loads exit and see
+    /// the original words): the rewriting stays invisible to the guest.
+    public func limit(forGuestPage page: UInt32, access: GuestAccess, view: ShadowView) -> ShadowMappingLimit {
+        if access == .store && holdsTohost(page) { return .exit(.mmio) }
+        if access != .fetch && (view.dataAccessesExit || guardsRewrittenCode(page, access)) { return .exit(.emulatedAccess) }
+        var allowed = ShadowPermissions.all
+        if holdsTohost(page) { allowed.remove(.writable) }
+        if rewriter != nil && vcpu.privilege != .user {
+            if scannedPages.contains(page) {
+                allowed.remove(.writable)
+                if originalWords[page] != nil { allowed.remove(.readable) }
+            } else {
+                allowed.remove(.executable)
+            }
+        }
+        return .map(allowed)
     }
 
     /// Whether the page holding `guestPhysical` holds the HTIF `tohost` word.
@@ -100,11 +103,11 @@ extension VirtualMachine {
     }
 
     /// Shows a kernel code page to the binary-translation rewriter, once (again after a store to it).
-    /// Every shadow table is dropped afterwards: other views may still map the page readable or
-    /// writable from before it was code.
+    /// Every shadow mapping of the page is dropped afterwards: other views may still map it
+    /// readable or writable from before it was code.
     func scanForRewriting(_ page: UInt32) {
         guard var rewriter, !scannedPages.contains(page), let bytes = memory.read(page, count: 4096) else { return }
-        defer { shadow.flush() }
+        defer { pager.invalidate(guestFrame: page) }
         scannedPages.insert(page)
         var words = (0..<1024).map { i in
             UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24

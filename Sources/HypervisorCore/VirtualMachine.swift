@@ -16,18 +16,23 @@ public struct GuestConfiguration: Sendable {
 }
 
 /// One guest (a domain's single vCPU and everything it owns): its virtual CPU, its memory
-/// allotment, its shadow page tables, its emulated devices and its exit accounting. It owns no
+/// allotment, its shadow pager (and the frames for its shadow tables), its emulated devices and
+/// its exit accounting. It owns no
 /// global state, so several of them can share one `Machine`, taking turns on the hart.
 ///
 /// `run` is the trap-and-emulate loop: put the guest's registers on the hart (the world switch),
-/// point satp at the shadow table for the guest's current view, let the hart run the guest in
+/// point satp at the shadow table the pager gives for the guest's current view, let the hart run the guest in
 /// U-mode until something traps (`MachineConfiguration.interceptUserTraps` returns every trap as
 /// `.userTrap` with the hart untouched), then classify the exit and emulate, fill, or reflect.
 public final class VirtualMachine {
     public let configuration: GuestConfiguration
     public let machine: Machine
     public let memory: GuestMemory
-    public let shadow: ShadowPageTables
+    /// Shadow paging, reached only through the protocol (`FlushingShadowPager` unless the
+    /// builder of the guest chose another, e.g. `MemoryVirtualization.ReferenceShadowPager`).
+    public let pager: any ShadowPager
+    /// The VMM's frames for this guest's shadow tables.
+    public let shadowFrames: ShadowFramePool
     public let devices: EmulatedDevices
     public var vcpu: VirtualCPU
     public var handler: any ExitHandler
@@ -53,9 +58,10 @@ public final class VirtualMachine {
 
     /// Builds a guest on `machine`, which must intercept user traps (the world switch) and whose
     /// frames `memoryFrames` (the allotment) and `shadowFrames` (the VMM's own pool for this guest's
-    /// shadow tables) must not overlap anything else.
+    /// shadow tables) must not overlap anything else. `pager` builds the guest's shadow pager
+    /// (default: `FlushingShadowPager`).
     public init(configuration: GuestConfiguration, machine: Machine, memoryFrames: [UInt32], shadowFrames: [UInt32],
-                console: ConsoleIO, handler: any ExitHandler) throws(GuestImageError) {
+                console: ConsoleIO, handler: any ExitHandler, pager: ShadowPagerFactory? = nil) throws(GuestImageError) {
         guard machine.configuration.interceptUserTraps else {
             throw GuestImageError("the machine must be configured with interceptUserTraps to host guests")
         }
@@ -65,10 +71,16 @@ public final class VirtualMachine {
         self.configuration = configuration
         self.machine = machine
         memory = GuestMemory(machine: machine, machineFrames: memoryFrames)
-        shadow = ShadowPageTables(machine: machine, frames: shadowFrames)
+        let pool = ShadowFramePool(machine: machine, frames: shadowFrames)
+        self.shadowFrames = pool
+        self.pager = (pager ?? FlushingShadowPager.factory)(
+            ShadowPagerResources(name: configuration.name, machine: machine, memory: memory, frames: pool))
         devices = EmulatedDevices(console: console)
         vcpu = VirtualCPU(instructionsPerTimerTick: configuration.instructionsPerTimerTick)
         self.handler = handler
+        // A guest frame remapped, made read-only or given back must not stay reachable through a
+        // shadow entry (or the hart's TLB).
+        memory.observeRemapping { [unowned self] guestFrame in self.pager.invalidate(guestFrame: guestFrame) }
     }
 
     /// Loads an ELF image into the guest's RAM and points the vCPU at its entry, in virtual M-mode.
@@ -80,7 +92,7 @@ public final class VirtualMachine {
         }
         vcpu.privilege = .machine
         tohost = elf.symbol(named: "tohost")?.value
-        shadow.flush()
+        pager.dropAll()
     }
 
     // MARK: The run loop
@@ -92,8 +104,9 @@ public final class VirtualMachine {
         let sliceEnd = maxInstructions.map { start.addingReportingOverflow($0).overflow ? .max : start + $0 } ?? .max
         defer {
             statistics.guestInstructions = vcpu.retired
-            statistics.shadowFills = UInt64(shadow.fills)
-            statistics.shadowFlushes = UInt64(shadow.flushes)
+            let shadow = pager.statistics
+            statistics.shadowFills = shadow.fills
+            statistics.shadowFlushes = shadow.rebuilds
             devices.uart.console.flush()
         }
         while true {
@@ -140,7 +153,7 @@ public final class VirtualMachine {
         for number in 1..<32 { machine.setRegister(Register(UInt8(number)), vcpu.registers[number]) }
         machine.pc = vcpu.pc
         machine.privilege = .user
-        let satp = shadow.satp(for: ShadowPageTables.View(vcpu))
+        let satp = pager.activate(ShadowView(vcpu))
         if machine.readCSR(CSR.satp) != satp { machine.writeCSR(CSR.satp, satp) }
         let before = machine.retiredInstructions
         let stop = machine.run(maxInstructions: maxInstructions)
@@ -170,11 +183,13 @@ public final class VirtualMachine {
         case ExceptionCode.environmentCallFromU:
             if var hypercalls {
                 let platform = GuestPlatform(memory: memory, devices: devices)
+                let satpBefore = vcpu.csrs.satp
                 let outcome = hypercalls.hypercall(vcpu: &vcpu, platform: platform)
                 self.hypercalls = hypercalls
+                if vcpu.csrs.satp != satpBefore { pager.satpWritten(from: satpBefore, to: vcpu.csrs.satp) }
                 if let outcome {
                     statistics.count(.hypercall)
-                    return apply(outcome)
+                    return apply(outcome, fence: (nil, nil))
                 }
             }
             statistics.count(.ecall)
@@ -193,10 +208,12 @@ public final class VirtualMachine {
     }
 
     private func handleIllegalInstruction(_ word: UInt32) -> GuestRunResult? {
+        let satpBeforeRewritten = vcpu.csrs.satp
         if var rewriter, let outcome = rewriter.emulateRewritten(word, vcpu: &vcpu) {
             self.rewriter = rewriter
             statistics.count(.rewrittenInstruction)
-            return apply(outcome)
+            if vcpu.csrs.satp != satpBeforeRewritten { pager.satpWritten(from: satpBeforeRewritten, to: vcpu.csrs.satp) }
+            return apply(outcome, fence: (nil, nil))
         }
         let isSystem = word & 0x7F == 0x73 && word != 0x0000_0073 && word != 0x0010_0073
         guard isSystem else {
@@ -205,19 +222,22 @@ public final class VirtualMachine {
         }
         statistics.count(ExitReason.classifying(systemInstruction: word))
         let satpBefore = vcpu.csrs.satp
+        // SFENCE.VMA rs1, rs2: x0 means "every address" / "every address space". (It writes no
+        // register, so the operands can be read after emulating it.)
+        let rs1 = Int(word >> 15 & 31), rs2 = Int(word >> 20 & 31)
         let outcome = handler.emulatePrivileged(word, vcpu: &vcpu)
-        if vcpu.csrs.satp != satpBefore { shadow.flush() }
-        return apply(outcome)
+        if vcpu.csrs.satp != satpBefore { pager.satpWritten(from: satpBefore, to: vcpu.csrs.satp) }
+        return apply(outcome, fence: (rs1 == 0 ? nil : vcpu.register(rs1), rs2 == 0 ? nil : vcpu.register(rs2) & 0x1FF))
     }
 
-    /// Carries out an emulation outcome.
-    private func apply(_ outcome: EmulationOutcome) -> GuestRunResult? {
+    /// Carries out an emulation outcome; `fence` is what a `.fenced` outcome fences (nil: all).
+    private func apply(_ outcome: EmulationOutcome, fence: (address: UInt32?, asid: UInt32?)) -> GuestRunResult? {
         switch outcome {
         case .completed:
             retireEmulated()
         case .fenced:
             retireEmulated()
-            shadow.flush()
+            pager.fence(virtualAddress: fence.address, asid: fence.asid)
         case .waitForInterrupt:
             retireEmulated()
             vcpu.waitingForInterrupt = true
@@ -267,7 +287,8 @@ extension VirtualMachine {
     /// `machine` is the starting point for the hart's configuration (its engine, and flags such as an
     /// ISA variant); the VMM sets `interceptUserTraps` and the RAM size itself.
     public static func hostingOne(_ configuration: GuestConfiguration, image: ELFFile, machine base: MachineConfiguration = .init(),
-                                  console: ConsoleIO, handler: any ExitHandler) throws(GuestImageError) -> VirtualMachine {
+                                  console: ConsoleIO, handler: any ExitHandler,
+                                  pager: ShadowPagerFactory? = nil) throws(GuestImageError) -> VirtualMachine {
         let name = configuration.name
         guard configuration.memorySize > 0, configuration.memorySize % 4096 == 0, configuration.memorySize <= 1 << 30 else {
             throw GuestImageError("\(name): guest memory of \(configuration.memorySize) bytes must be a positive multiple of 4 KiB, at most 1 GiB")
@@ -291,7 +312,7 @@ extension VirtualMachine {
             throw GuestImageError(error.message)
         }
         let vm = try VirtualMachine(configuration: configuration, machine: machine, memoryFrames: frames, shadowFrames: shadow,
-                                    console: console, handler: handler)
+                                    console: console, handler: handler, pager: pager)
         try vm.load(image)
         return vm
     }

@@ -1,5 +1,6 @@
 import HypervisorCore
 import Machine
+import MemoryVirtualization
 import RISCV
 
 /// The privileged control interface (Xen's Dom0 and its domctl): creates, lists, pauses,
@@ -9,6 +10,11 @@ import RISCV
 /// Isolation comes from the construction, not from checks: each domain's guest-physical memory is
 /// its own machine frames (p2m), its shadow tables live in its own pool, its devices are its own
 /// emulated ones, and a slice ends when the VMM says so. A domain that faults or loops stops alone.
+///
+/// Memory over-commitment (Dom0+Memory.swift): every domain's frames come from one pool (`frames`);
+/// `sharePages()` merges identical frames across domains (`sharing`), `setBalloonTarget` asks a
+/// para-virtual domain's balloon driver to give frames back, and with `Configuration.overcommit`
+/// a request the free frames cannot cover runs the reclaim path: balloon, then sharing, then refuse.
 public final class Dom0 {
     public struct Configuration: Sendable {
         /// The machine's RAM, shared out among the domains' allotments and shadow pools.
@@ -24,16 +30,26 @@ public final class Dom0 {
         public var sliceInstructions: UInt64 = 20_000
         /// Frames of each domain's shadow-table pool.
         public var shadowFramesPerDomain = 256
+        /// Run the reclaim path (balloon, then page sharing) before refusing a request for frames.
+        /// Off by default: a domain is then created only if its whole allotment is free.
+        public var overcommit = false
+        /// Slices each ballooning domain may run while Dom0 waits for its balloon to deliver frames.
+        public var balloonReclaimSlices = 200
         public init() {}
     }
 
     public let configuration: Configuration
     public let machine: Machine
     public var scheduler: any VCPUScheduler
-    private var allocator: MachineFrameAllocator
-    private var domains: [Domain] = []
+    /// The machine's frames: domains' memory, shadow pools, copies made when a share breaks.
+    public let frames: MachineFramePool
+    /// Content-based page sharing across all domains (scans run only when asked or when reclaiming).
+    public let sharing: PageSharing
+    var domains: [Domain] = []
     private var nextNumber = 1
     private var lastRun: DomainID? = nil
+    /// True while a domain runs: the balloon reclaim step cannot run guests then.
+    var runningGuest = false
     private let output: ConsoleIO
     /// Exit statistics of domains already destroyed, so totals stay honest.
     public private(set) var destroyedStatistics = ExitStatistics()
@@ -50,10 +66,12 @@ public final class Dom0 {
             throw HypervisorError("dom0: \(error)")
         }
         machine.console = .silent
-        allocator = MachineFrameAllocator(ramSize: configuration.machineMemory)
+        frames = MachineFramePool(machine: machine, ramSize: configuration.machineMemory)
+        sharing = PageSharing(pool: frames)
         self.configuration = configuration
         self.scheduler = scheduler
         self.output = output
+        if configuration.overcommit { installReclaimPath() }
     }
 
     // MARK: Control operations
@@ -72,39 +90,33 @@ public final class Dom0 {
         guard weight >= 1 else { throw HypervisorError("\(name): weight \(weight) must be at least 1") }
         let shadowCount = configuration.shadowFramesPerDomain
         let frameCount = Int(memorySize / 4096)
-        guard frameCount + shadowCount <= allocator.freeFrames else {
-            throw HypervisorError("\(name): asks for \(memorySize >> 10) KiB of memory (+\(shadowCount * 4) KiB of shadow tables) but only \(allocator.freeFrames * 4) KiB of the machine's \(configuration.machineMemory >> 20) MiB are free")
-        }
         var guest = GuestConfiguration()
         guest.name = name
         guest.memorySize = memorySize
         guest.instructionBudget = instructionBudget
         guest.instructionsPerTimerTick = instructionsPerTimerTick
         let console = TaggedConsole(tag: name, output: output)
+        let allotment: [UInt32]
         do {
-            let shadow = try allocator.allocate(shadowCount, for: "\(name) shadow tables")
-            let memory = try allocator.allocate(frameCount, for: "\(name) memory")
-            let vm: VirtualMachine
-            do {
-                vm = try VirtualMachine(configuration: guest, machine: machine, memoryFrames: memory, shadowFrames: shadow,
-                                        console: console.console, handler: PrivilegedInstructionEmulator())
-                try vm.load(image)
-            } catch {
-                scrubAndRelease(shadow + memory)
-                throw HypervisorError(error.message)
-            }
-            guard mode.prepareDomain(vm) else {
-                scrubAndRelease(shadow + memory)
-                throw HypervisorError("\(name): this VMM mode cannot run as one of several domains")
-            }
-            domains.append(Domain(id: id, name: name, vm: vm, weight: weight, frames: shadow + memory, console: console))
-        } catch let error as AllotmentError {
-            throw HypervisorError(error.message)
-        } catch let error as HypervisorError {
-            throw error
+            allotment = try frames.take(shadowCount + frameCount, for: "\(name): \(memorySize >> 10) KiB of memory + \(shadowCount * 4) KiB of shadow tables")
         } catch {
-            throw HypervisorError("\(name): \(error)")
+            throw HypervisorError(error.message)
         }
+        let shadow = Array(allotment.prefix(shadowCount)), memory = Array(allotment.dropFirst(shadowCount))
+        let vm: VirtualMachine
+        do {
+            vm = try VirtualMachine(configuration: guest, machine: machine, memoryFrames: memory, shadowFrames: shadow,
+                                    console: console.console, handler: PrivilegedInstructionEmulator())
+            try vm.load(image)
+        } catch {
+            frames.give(allotment)
+            throw HypervisorError(error.message)
+        }
+        guard mode.prepareDomain(vm) else {
+            frames.give(allotment)
+            throw HypervisorError("\(name): this VMM mode cannot run as one of several domains")
+        }
+        domains.append(adopt(vm, id: id, name: name, weight: weight, shadowFrames: shadow, console: console))
         nextNumber += 1
         return id
     }
@@ -132,18 +144,13 @@ public final class Dom0 {
         domain.console.finish()
         destroyedStatistics = destroyedStatistics + domain.vm.statistics
         domains.removeAll { $0.id == id }
-        scrubAndRelease(domain.frames)
+        sharing.unregister(domain.vm.memory)
+        frames.give(domain.shadowFrames)
     }
 
     private func existing(_ id: DomainID) throws(HypervisorError) -> Domain {
         guard let domain = domain(id) else { throw HypervisorError("\(id): no such domain") }
         return domain
-    }
-
-    private func scrubAndRelease(_ frames: [UInt32]) {
-        let zero = [UInt8](repeating: 0, count: 4096)
-        for frame in frames { try? machine.writePhysical(frame, zero) }
-        allocator.release(frames)
     }
 
     // MARK: Running
@@ -153,12 +160,20 @@ public final class Dom0 {
     public func runSlice() -> Bool {
         let runnable = domains.filter { $0.state == .runnable }.map(\.info)
         guard let id = scheduler.pick(from: runnable), let domain = domain(id), domain.state == .runnable else { return false }
+        runSlice(of: domain)
+        return true
+    }
+
+    /// Runs one slice of `domain` (runnable) and records how it ended.
+    func runSlice(of domain: Domain) {
         // Another guest's LR.W must not let this one's SC.W succeed (an SC may always fail).
-        if lastRun != id { machine.clearReservation() }
-        lastRun = id
+        if lastRun != domain.id { machine.clearReservation() }
+        lastRun = domain.id
         let before = domain.vm.vcpu.retired
+        runningGuest = true
         let result = domain.vm.run(maxInstructions: configuration.sliceInstructions)
-        scheduler.account(id, instructions: domain.vm.vcpu.retired - before)
+        runningGuest = false
+        scheduler.account(domain.id, instructions: domain.vm.vcpu.retired - before)
         switch result {
         case .sliceEnded: break
         case .exited(let code):
@@ -168,7 +183,6 @@ public final class Dom0 {
             domain.state = .faulted(fault)
             domain.console.finish()
         }
-        return true
     }
 
     /// Runs until no domain is runnable (all exited, faulted or paused) or `maxSlices` slices ran.

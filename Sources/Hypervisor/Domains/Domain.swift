@@ -1,5 +1,6 @@
 import HypervisorCore
 import Machine
+import MemoryVirtualization
 
 /// A domain's number: Dom0 is the control interface itself; guests are 1, 2, ...
 public struct DomainID: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -43,23 +44,29 @@ public struct DomainInfo: Equatable, Sendable {
     public var exits: UInt64
 }
 
-/// One unprivileged guest (DomU): its virtual machine, the frames it owns, its tagged console.
+/// One unprivileged guest (DomU): its virtual machine, the frames it owns, its balloon, its tagged
+/// console. Its memory frames are in its p2m (`vm.memory`), which page sharing and the balloon
+/// change while it runs.
 public final class Domain {
     public let id: DomainID
     public let name: String
     public let vm: VirtualMachine
     public internal(set) var state: DomainState = .paused
     public internal(set) var weight: Int
-    /// Every machine frame this domain owns (memory and shadow pool), returned on destroy.
-    let frames: [UInt32]
+    /// The VMM's side of the domain's balloon (effective once a driver in the guest registered).
+    public let balloon: Balloon
+    /// The frames of the domain's shadow-table pool, returned on destroy.
+    let shadowFrames: [UInt32]
     let console: TaggedConsole
 
-    init(id: DomainID, name: String, vm: VirtualMachine, weight: Int, frames: [UInt32], console: TaggedConsole) {
+    init(id: DomainID, name: String, vm: VirtualMachine, weight: Int, balloon: Balloon, shadowFrames: [UInt32],
+         console: TaggedConsole) {
         self.id = id
         self.name = name
         self.vm = vm
         self.weight = weight
-        self.frames = frames
+        self.balloon = balloon
+        self.shadowFrames = shadowFrames
         self.console = console
     }
 

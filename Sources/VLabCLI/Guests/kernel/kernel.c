@@ -20,6 +20,7 @@
 #include "sbi.h"
 #ifdef KERNEL_PARAVIRTUAL
 #include "hypercall.h"
+#include "balloon.h"
 #endif
 
 typedef unsigned int u32;
@@ -104,14 +105,86 @@ static void panic(const char *why) {
 extern char _end[];                   /* from kernel.ld: the first byte after the kernel */
 static char *next_free_page = _end;
 
-/* Pages are never freed: processes live until the machine stops, so a bump allocator is enough. */
+#ifdef KERNEL_PARAVIRTUAL
+/* Pages the balloon driver got back from the VMM (below), linked through their first word. */
+static u32 *returned_pages;
+#endif
+
+/* Pages are never freed: processes live until the machine stops, so a bump allocator is enough
+ * (the para-virtual build reuses the pages its balloon got back first). */
 static void *allocate_page(void) {
-    if ((u32)next_free_page >= RAM_MAPPED_END) panic("out of memory");
-    char *page = next_free_page;
-    next_free_page += PAGE_SIZE;
+    char *page;
+#ifdef KERNEL_PARAVIRTUAL
+    if (returned_pages) {
+        page = (char *)returned_pages;
+        returned_pages = (u32 *)*returned_pages;
+    } else
+#endif
+    {
+        if ((u32)next_free_page >= RAM_MAPPED_END) panic("out of memory");
+        page = next_free_page;
+        next_free_page += PAGE_SIZE;
+    }
     for (int i = 0; i < PAGE_SIZE; i++) page[i] = 0;
     return page;
 }
+
+#ifdef KERNEL_PARAVIRTUAL
+/* ---------------------------------------------------------------- the balloon driver */
+
+/* The VMM writes the target (frames the balloon should hold) into balloon_target whenever it
+ * changes; the driver looks at it on every timer tick, which costs no exit. To inflate, it takes
+ * pages from the kernel's own allocator, which it never uses again, and gives their frames back;
+ * the guest loses nothing it needs, and the VMM can give the frames to someone else. To deflate,
+ * it asks for frames back and returns the pages to the allocator. The bare firmware does not
+ * serve BALLOON_REGISTER, so there the driver stays off. */
+#define BALLOON_MAX 2048
+static volatile u32 balloon_target;
+static u32 balloon_ram_end;              /* 0: no balloon; else the end of the RAM the VMM gave us */
+static u32 balloon_pages[BALLOON_MAX];   /* the pages given back, most recent last */
+static u32 balloon_size;
+
+static void balloon_init(void) {
+    long frames = hypercall(BALLOON_REGISTER, (long)&balloon_target, 0, 0);
+    if (frames > 0) balloon_ram_end = 0x80000000u + (u32)frames * PAGE_SIZE;
+}
+
+/* A page the kernel can spare: one returned earlier, or the next never-used one (if RAM has it;
+ * the kernel maps 8 MiB but a domain may have less). Not zeroed: its frame is given away. */
+static u32 balloon_spare_page(void) {
+    if (returned_pages) {
+        u32 page = (u32)returned_pages;
+        returned_pages = (u32 *)*returned_pages;
+        return page;
+    }
+    u32 page = (u32)next_free_page;
+    if (page >= RAM_MAPPED_END || page >= balloon_ram_end) return 0;
+    next_free_page += PAGE_SIZE;
+    return page;
+}
+
+static void balloon_poll(void) {
+    if (!balloon_ram_end) return;
+    u32 target = balloon_target < BALLOON_MAX ? balloon_target : BALLOON_MAX;
+    while (balloon_size < target) {
+        u32 page = balloon_spare_page();
+        if (!page) break;   /* nothing left to spare */
+        if (hypercall(BALLOON_GIVE, page, 0, 0) != 0) {   /* refused: keep the page */
+            *(u32 *)page = (u32)returned_pages;
+            returned_pages = (u32 *)page;
+            break;
+        }
+        balloon_pages[balloon_size++] = page;
+    }
+    while (balloon_size > target) {
+        u32 page = balloon_pages[balloon_size - 1];
+        if (hypercall(BALLOON_TAKE, page, 0, 0) != 0) break;   /* no frame free now: next tick */
+        balloon_size--;
+        *(u32 *)page = (u32)returned_pages;
+        returned_pages = (u32 *)page;
+    }
+}
+#endif
 
 /* ---------------------------------------------------------------- Sv32 paging */
 
@@ -320,6 +393,9 @@ static void set_next_tick(void) { sbi_call(SBI_SET_TIMER, read_time() + TICK_INT
 static void timer_tick(void) {
     ticks++;
     set_next_tick();
+#ifdef KERNEL_PARAVIRTUAL
+    balloon_poll();
+#endif
     for (int i = 0; i < NPROC; i++)
         if (processes[i].state == SLEEPING && processes[i].wake_at_tick <= ticks) processes[i].state = RUNNABLE;
 }
@@ -493,6 +569,7 @@ void kernel_main(void) {
     /* Where traps from the processes go: kernel_trap, on the kernel stack, cause in trap_info. */
     extern char kernel_stack_top[];
     hypercall(HC_SET_TRAP_ENTRY, (long)kernel_trap, (long)kernel_stack_top, (long)&trap_info);
+    balloon_init();
     set_next_tick();
 #else
     csr_clear(sstatus, 1u << 8);   /* SPP = 0: SRET enters U-mode */
