@@ -34,6 +34,8 @@ public final class Machine {
 
     /// Three direct-mapped TLBs (fetch, load, store), `TLB.entriesPerKind` entries each.
     let tlb: UnsafeMutablePointer<TLBEntry>
+    /// MMU counters, the TLB-fill observer and the G-stage walk cache (Memory/TranslationMonitor.swift).
+    let translationMonitor = TranslationMonitor()
     /// Translation contexts folded into TLB tags, so switching privilege (or SUM/MXR/MPRV) needs no flush.
     var fetchContext: UInt32 = 0
     var dataContext: UInt32 = 0
@@ -146,6 +148,7 @@ public final class Machine {
     /// a mapping; adding a mapping needs no flush, since failed walks are never cached.
     public func flushTLB() {
         TLB.flushAll(tlb)
+        translationMonitor.noteFullFlush()
     }
 
     // MARK: Physical memory for the host

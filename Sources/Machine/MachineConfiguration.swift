@@ -54,5 +54,16 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// instruction, as on real RV32 hardware.
     public var implementsTeachingPopie: Bool = false
 
+    /// Measurement: make every load and store look up the TLB in the MMU, so
+    /// `Machine.translationStatistics` counts every data hit, not only the misses (the engines'
+    /// fast paths otherwise hit the TLB inline, uncounted). Slower; same architectural behaviour.
+    public var countsEveryTLBLookup: Bool = false
+
+    /// With `hypervisorExtension`: a small cache of G-stage translations (guest-physical page ->
+    /// G-stage leaf) used by two-stage walks, so the VS-stage's page-table reads need not walk the
+    /// G-stage each time. Flushed with the TLB (hgatp writes, HFENCE.GVMA). The references it saves
+    /// are counted in `TranslationStatistics.gStageReferencesSaved`.
+    public var gStageWalkCache: Bool = false
+
     public init() {}
 }

@@ -31,6 +31,7 @@ extension Machine {
 
     /// Whether a store TLB entry for this RAM page must leave the engine without a direct pointer.
     func storesMustBeSeen(ramPage: Int) -> Bool {
+        if configuration.countsEveryTLBLookup { return true }  // measurement: every store is counted (Memory/TranslationMonitor.swift)
         if codeCache.codePages[ramPage] != 0 { return true }
         guard let tohost = tohostAddress, let offset = ramOffset(tohost & ~0xFFF, count: 1) else { return false }
         return offset >> 12 == ramPage

@@ -77,6 +77,7 @@ extension Machine {
     /// the page's own, and, for a superpage, those of every 4 KiB page inside it. Entries are not
     /// ASID-tagged, so the ASID operand is ignored (flushing more than asked is always allowed).
     func flushTLB(virtualAddress: UInt32) {
+        translationMonitor.counters[TranslationMonitor.Slot.pageFlushes] &+= 1
         let vpn = virtualAddress >> 12
         for i in 0..<TLB.entriesPerKind * 3 {
             let entry = tlb[i]
@@ -94,7 +95,9 @@ extension Machine {
     /// faulting so software sets them, would make every first touch of a page trap). The update is a
     /// plain write of the PTE with A (and D for stores) set, done only after all checks pass.
     /// A PTE read outside RAM is an access fault of the original access's kind.
-    func walk(_ virtualAddress: UInt32, _ access: MemoryAccess, privilege: PrivilegeLevel) -> TranslationResult {
+    ///
+    /// `sideEffects: false` is a probe (`probeTranslation`): no A/D update, nothing counted.
+    func walk(_ virtualAddress: UInt32, _ access: MemoryAccess, privilege: PrivilegeLevel, sideEffects: Bool = true) -> TranslationResult {
         if configuration.hypervisorExtension && usesTwoStageTranslation(access) {
             return twoStageWalk(virtualAddress, access, privilege: privilege)
         }
@@ -102,6 +105,8 @@ extension Machine {
         guard s.satp >> 31 == 1 && privilege != .machine else {
             return .physical(virtualAddress, superpage: false)
         }
+        let counters = translationMonitor.counters
+        if sideEffects { counters[TranslationMonitor.Slot.misses + access.rawValue] &+= 1 }
         var tableAddress = UInt64(s.satp & 0x3F_FFFF) << 12
         var level = 1
         while true {
@@ -111,6 +116,7 @@ extension Machine {
                 return .fault(access.accessFault)
             }
             let pte = ram.load(fromByteOffset: pteOffset, as: UInt32.self)
+            if sideEffects { counters[TranslationMonitor.Slot.walkReferences] &+= 1 }
             let valid = pte & 1 != 0, readable = pte & 2 != 0, writable = pte & 4 != 0, executable = pte & 8 != 0
             if !valid || (!readable && writable) { return .fault(access.pageFault) }
             if !readable && !executable {
@@ -141,7 +147,7 @@ extension Machine {
             // A superpage whose PPN[0] is not zero is misaligned: a page fault.
             if level == 1 && ppn & 0x3FF != 0 { return .fault(access.pageFault) }
             let wanted: UInt32 = access == .store ? 0xC0 : 0x40
-            if pte & wanted != wanted {
+            if pte & wanted != wanted && sideEffects {
                 ram.storeBytes(of: pte | wanted, toByteOffset: pteOffset, as: UInt32.self)
                 noteRAMWrite(pteOffset, count: 4)  // a page table may share a page with code
             }
@@ -160,18 +166,26 @@ extension Machine {
         let vpn = virtualAddress >> 12
         let context = access == .fetch ? fetchContext : dataContext
         let entry = tlb + access.rawValue * TLB.entriesPerKind + Int(vpn & UInt32(TLB.entriesPerKind - 1))
-        if entry.pointee.tag == vpn | context { return (entry, 0) }
+        let counters = translationMonitor.counters
+        if entry.pointee.tag == vpn | context {
+            counters[TranslationMonitor.Slot.hits + access.rawValue] &+= 1
+            return (entry, 0)
+        }
         let privilege = access == .fetch ? state.pointee.privilege : state.pointee.dataPrivilege
         switch walk(virtualAddress, access, privilege: privilege) {
         case .fault(let cause):
+            counters[TranslationMonitor.Slot.faults + access.rawValue] &+= 1
             return (nil, cause)
         case .physical(let physical, let superpage):
             let page = physical & ~0xFFF
             var host: UnsafeMutableRawPointer? = nil
             if let offset = ramOffset(page, count: 4096) {
                 if !(access == .store && storesMustBeSeen(ramPage: offset >> 12)) { host = ram + offset }
+                // Measurement runs: no direct pointer for data, so every load and store reaches this lookup.
+                if access == .load && configuration.countsEveryTLBLookup { host = nil }
             }
             entry.pointee = TLBEntry(tag: vpn | context, physicalPage: page | (superpage ? TLBEntry.fromSuperpage : 0), host: host)
+            if translationMonitor.fillObserver != nil { noteTLBFill(virtualAddress, access, physicalPage: page, privilege: privilege) }
             return (entry, 0)
         }
     }

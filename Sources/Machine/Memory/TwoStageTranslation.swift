@@ -46,6 +46,8 @@ extension Machine {
     func twoStageWalk(_ virtualAddress: UInt32, _ access: MemoryAccess, privilege: PrivilegeLevel) -> TranslationResult {
         let s = state.pointee
         let vsatp = s.hypervisor.vsatp
+        let counters = translationMonitor.counters
+        counters[TranslationMonitor.Slot.misses + access.rawValue] &+= 1
         guard vsatp >> 31 == 1 else {
             // VS-stage Bare: the guest virtual address is the guest-physical address.
             return gStageTranslate(UInt64(virtualAddress), access, original: access)
@@ -65,6 +67,7 @@ extension Machine {
             }
             guard let pteOffset = ramOffset(pteMachine, count: 4) else { return .fault(access.accessFault) }
             let pte = ram.load(fromByteOffset: pteOffset, as: UInt32.self)
+            counters[TranslationMonitor.Slot.walkReferences] &+= 1
             let valid = pte & 1 != 0, readable = pte & 2 != 0, writable = pte & 4 != 0, executable = pte & 8 != 0
             if !valid || (!readable && writable) { return .fault(access.pageFault) }
             if !readable && !executable {
@@ -126,6 +129,17 @@ extension Machine {
             return .physical(UInt32(guestPhysical), superpage: false)
         }
         guard guestPhysical < 1 << 34 else { return guestPageFault() }
+        let counters = translationMonitor.counters
+        let cacheSlot = configuration.gStageWalkCache
+            ? translationMonitor.gStageCache + Int(guestPhysical >> 12) % TranslationMonitor.gStageCacheEntries : nil
+        if let cacheSlot {
+            if let machineAddress = gStageCacheHit(cacheSlot.pointee, guestPhysical, access) {
+                counters[TranslationMonitor.Slot.gStageCacheHits] &+= 1
+                counters[TranslationMonitor.Slot.gStageReferencesSaved] &+= cacheSlot.pointee.superpage ? 1 : 2
+                return .physical(machineAddress, superpage: cacheSlot.pointee.superpage)
+            }
+            counters[TranslationMonitor.Slot.gStageCacheMisses] &+= 1
+        }
         var tableAddress = UInt64(hgatp & 0x3F_FFFC) << 12
         var level = 1
         while true {
@@ -135,6 +149,8 @@ extension Machine {
                 return .fault(original.accessFault)
             }
             let pte = ram.load(fromByteOffset: pteOffset, as: UInt32.self)
+            counters[TranslationMonitor.Slot.walkReferences] &+= 1
+            counters[TranslationMonitor.Slot.gStageReferences] &+= 1
             let valid = pte & 1 != 0, readable = pte & 2 != 0, writable = pte & 4 != 0, executable = pte & 8 != 0
             if !valid || (!readable && writable) { return guestPageFault() }
             if !readable && !executable {
@@ -162,7 +178,32 @@ extension Machine {
                 ? UInt64(ppn >> 10) << 22 | guestPhysical & 0x3F_FFFF
                 : UInt64(ppn) << 12 | guestPhysical & 0xFFF
             guard machineAddress < 1 << 32 else { return .fault(original.accessFault) }
+            cacheSlot?.pointee = GStageCacheEntry(guestPage: guestPhysical >> 12, leaf: pte | wanted, superpage: level == 1)
             return .physical(UInt32(machineAddress), superpage: level == 1)
         }
+    }
+}
+
+extension Machine {
+    /// The machine address a cached G-stage leaf gives `guestPhysical` for `access`, or nil when
+    /// the entry is for another page or the access needs the full walk (its permission check
+    /// fails, so the walk must raise the fault, or A/D would have to be set). Superpage entries
+    /// are cached per 4 KiB page, like everything else, so a hit is always the same page.
+    func gStageCacheHit(_ entry: GStageCacheEntry, _ guestPhysical: UInt64, _ access: MemoryAccess) -> UInt32? {
+        guard entry.guestPage == guestPhysical >> 12 else { return nil }
+        let pte = entry.leaf
+        let permitted: Bool
+        switch access {
+        case .fetch: permitted = pte & 8 != 0
+        case .load: permitted = pte & 2 != 0 || (pte & 8 != 0 && state.pointee.mstatus & Status.mxr != 0)
+        case .store: permitted = pte & 4 != 0
+        }
+        let wanted: UInt32 = access == .store ? 0xC0 : 0x40
+        guard permitted, pte & wanted == wanted else { return nil }
+        let ppn = pte >> 10
+        let machineAddress: UInt64 = entry.superpage
+            ? UInt64(ppn >> 10) << 22 | guestPhysical & 0x3F_FFFF
+            : UInt64(ppn) << 12 | guestPhysical & 0xFFF
+        return machineAddress < 1 << 32 ? UInt32(machineAddress) : nil
     }
 }
