@@ -102,7 +102,9 @@ let twoSpaces = """
     # build(root, second, page): the two megapages, the pointer, and 0x400000 -> page (U R W A D).
     build:
         li t0, 0x200000cf
-        sw t0, 2048(a0)         # root[0x200]: 0x80000000, RWX A D
+        li t1, 2048
+        add t1, a0, t1
+        sw t0, 0(t1)            # root[0x200]: 0x80000000, RWX A D
         li t0, 0x040000c7
         sw t0, 256(a0)          # root[0x40]: 0x10000000, RW A D
         srli t0, a1, 12
