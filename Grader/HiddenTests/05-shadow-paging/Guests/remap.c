@@ -3,7 +3,8 @@
  * ASID fence, full fence), unmapping and demand paging (the fault handler maps on first touch),
  * copy-on-write (a read-only page whose store fault copies it), swapping a whole second-level
  * table, a batch of edits with one fence at the end, ASID-selective fences for an address space
- * that is not running, and a user mapping of a page table itself (stores to it edit live PTEs). */
+ * that is not running, a user mapping of a page table itself (stores to it edit live PTEs), and
+ * the kernel remapping a page it uses itself, in the address space it runs in. */
 #include "runtime.h"
 
 static u32 *root_a, *root_b;
@@ -159,6 +160,20 @@ u32 kernel_main(void) {
     show("page 0x403000 after user edit", load(0x403000));
     show("the pte", second[3]);
 
+    /* 9: the kernel remaps a page only it uses (no U), while using it: the page tables it edits
+     * are read by the walk for the very mapping it then uses, in the same address space. */
+    map(root_a, 0xC00000, frames[2], PTE_R | PTE_W);
+    sfence_page(0xC00000);
+    show("kernel page", probe_load(0xC00000));
+    probe_store(0xC00004, 0x4B1);
+    for (u32 i = 3; i < 8; i++) {
+        map(root_a, 0xC00000, frames[i], PTE_R | PTE_W);
+        sfence_page(0xC00000);
+        show("kernel page now", probe_load(0xC00000));
+        show("its second word", probe_load(0xC00004));
+        probe_store(0xC00004, 0x4B0 + i);
+    }
+    show("kernel stores landed", frames[2][1] + frames[3][1] + frames[7][1]);
     puts("remap done\n");
     return failures;
 }
