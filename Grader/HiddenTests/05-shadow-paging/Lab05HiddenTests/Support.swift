@@ -10,11 +10,13 @@ import Testing
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// A hidden-test guest kernel (Grader/HiddenTests/05-shadow-paging/Guests: sources, build.sh and the
-/// committed images).
+/// A hidden-test guest kernel: Grader/HiddenTests/05-shadow-paging/Guests/NAME.c (sources, build.sh,
+/// the committed images), carried in base64 by GuestImages.swift, which build.sh writes.
 func hiddenGuest(_ name: String) throws -> ELFFile {
-    let path = packageRoot.appendingPathComponent("Grader/HiddenTests/05-shadow-paging/Guests/\(name).elf")
-    return try ELFFile(bytes: Array(try Data(contentsOf: path)))
+    guard let text = guestImagesBase64[name], let bytes = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
+        throw GuestImageError("no hidden guest image named \(name)")
+    }
+    return try ELFFile(bytes: Array(bytes))
 }
 
 /// The shipped teaching kernel.
