@@ -1,5 +1,6 @@
 import HypervisorCore
 import Machine
+import MemoryVirtualization
 import RISCV
 
 /// The four ways VirtLab virtualizes the same guest kernel, by their command-line names.
@@ -42,6 +43,8 @@ public struct VMMBootRequest {
     public var instructionBudget: UInt64? = nil
     /// Where the guest's UART output goes.
     public var console: ConsoleIO
+    /// The shadow pager of the modes that use shadow paging (all but hardware-assisted).
+    public var shadowPager: ShadowPagerFactory = ReferenceShadowPager.factory()
 
     public init(image: ELFFile, name: String, console: ConsoleIO) {
         self.image = image

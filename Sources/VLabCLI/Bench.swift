@@ -8,7 +8,7 @@ extension VLab {
         static let configuration = CommandConfiguration(
             commandName: "bench",
             abstract: "Measure VirtLab against real peers (default: the execution engines against qemu-riscv32).",
-            subcommands: [Engines.self, ContainerBenchCommand.self, VMM.self, IO.self],
+            subcommands: [Engines.self, ContainerBenchCommand.self, VMM.self, IO.self, Memory.self],
             defaultSubcommand: Engines.self)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hypervisor
 import HypervisorCore
 import Machine
+import MemoryVirtualization
 import RISCV
 
 /// Files and guest builders shared by the audit, nested-paging, workload and bench tests.
@@ -24,16 +25,28 @@ enum AuditFixtures {
         return nil
     }
 
+    /// The shadow pagers the audit runs: the reference (kept per address space, write-protected
+    /// guest tables) and HypervisorCore's flushing one (everything dropped on every fence).
+    enum Pager: String, CaseIterable, Sendable {
+        case reference, flushing
+        var factory: ShadowPagerFactory {
+            switch self {
+            case .reference: return ReferenceShadowPager.factory()
+            case .flushing: return FlushingShadowPager.factory
+            }
+        }
+    }
+
     /// A trap-and-emulate guest (shadow paging) of `image`.
     static func shadowGuest(_ image: ELFFile, memory: UInt32 = 64 << 20, engine: ExecutionEngineKind = .translator,
-                            console: ConsoleIO = .silent) throws -> VirtualMachine {
+                            pager: Pager = .reference, console: ConsoleIO = .silent) throws -> VirtualMachine {
         var configuration = GuestConfiguration()
         configuration.memorySize = memory
         configuration.instructionBudget = 200_000_000
         var machine = MachineConfiguration()
         machine.engine = engine
         return try VirtualMachine.hostingOne(configuration, image: image, machine: machine, console: console,
-                                             handler: PrivilegedInstructionEmulator())
+                                             handler: PrivilegedInstructionEmulator(), pager: pager.factory)
     }
 
     /// A hardware-assisted guest (nested paging) of `image` that runs its own firmware, so it

@@ -44,11 +44,11 @@ struct WorkloadTests {
     }
 
     @Test("each workload: every translation under shadow paging equals bare, same console and count",
-          arguments: MemoryWorkload.allCases)
-    func auditedUnderShadowPaging(_ workload: MemoryWorkload) throws {
+          arguments: MemoryWorkload.allCases, AuditFixtures.Pager.allCases)
+    func auditedUnderShadowPaging(_ workload: MemoryWorkload, _ pager: AuditFixtures.Pager) throws {
         let image = try Self.image(workload)
         let console = ConsoleBytes()
-        let vm = try AuditFixtures.shadowGuest(image, memory: workload.memorySize, console: console.console)
+        let vm = try AuditFixtures.shadowGuest(image, memory: workload.memorySize, pager: pager, console: console.console)
         let report = try TranslationAudit(image: image, guest: .init(vm)).run()
         #expect(report.passed, "\(report)")
         #expect(report.guestResult == .exited(code: 0))
@@ -70,6 +70,25 @@ struct WorkloadTests {
         #expect(report.checkedTwoStage == report.checked && report.checked > 20)
     }
 
+    @Test("the committed workload images are what build.sh makes from the sources",
+          .enabled(if: AuditFixtures.peer("riscv64-unknown-elf-gcc") != nil, "needs riscv64-unknown-elf-gcc"))
+    func imagesAreReproducible() throws {
+        let folder = AuditFixtures.root.appendingPathComponent("Sources/VLabCLI/Guests/memory")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("memory-workloads-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [folder.appendingPathComponent("build.sh").path, output.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        for workload in MemoryWorkload.allCases {
+            let built = try Data(contentsOf: output.appendingPathComponent(workload.imageName))
+            let committed = try Data(contentsOf: folder.appendingPathComponent(workload.imageName))
+            #expect(built == committed, "\(workload.imageName) differs from a fresh build: run build.sh and commit")
+        }
+    }
+
     static let seeds: [UInt64] = Array(1...10)
 
     @Test("random page-table programs: nested paging translates exactly as bare", arguments: seeds)
@@ -84,12 +103,12 @@ struct WorkloadTests {
         #expect(report.checked > 20)
     }
 
-    @Test("random page-table programs: shadow paging translates exactly as bare", arguments: seeds)
-    func randomProgramsUnderShadowPaging(_ seed: UInt64) throws {
+    @Test("random page-table programs: shadow paging translates exactly as bare", arguments: seeds, AuditFixtures.Pager.allCases)
+    func randomProgramsUnderShadowPaging(_ seed: UInt64, _ pager: AuditFixtures.Pager) throws {
         let program = RandomPageTableProgram(seed: seed)
         let image = try program.image()
         let console = ConsoleBytes()
-        let vm = try AuditFixtures.shadowGuest(image, memory: 16 << 20, console: console.console)
+        let vm = try AuditFixtures.shadowGuest(image, memory: 16 << 20, pager: pager, console: console.console)
         let report = try TranslationAudit(image: image, guest: .init(vm)).run()
         #expect(report.passed, "seed \(seed): \(report)")
         #expect(report.guestResult == .exited(code: 0))

@@ -30,6 +30,8 @@ public final class Dom0 {
         public var sliceInstructions: UInt64 = 20_000
         /// Frames of each domain's shadow-table pool.
         public var shadowFramesPerDomain = 256
+        /// Each domain's shadow pager (the reference one unless a test or lab picks another).
+        public var shadowPager: ShadowPagerFactory = ReferenceShadowPager.factory()
         /// Run the reclaim path (balloon, then page sharing) before refusing a request for frames.
         /// Off by default: a domain is then created only if its whole allotment is free.
         public var overcommit = false
@@ -106,7 +108,7 @@ public final class Dom0 {
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(configuration: guest, machine: machine, memoryFrames: memory, shadowFrames: shadow,
-                                    console: console.console, handler: PrivilegedInstructionEmulator())
+                                    console: console.console, handler: PrivilegedInstructionEmulator(), pager: configuration.shadowPager)
             try vm.load(image)
         } catch {
             frames.give(allotment)

@@ -26,7 +26,7 @@ public enum GuestHost {
         guest.instructionBudget = request.instructionBudget
         do {
             return try VirtualMachine.hostingOne(guest, image: request.image, machine: request.machineConfiguration, console: request.console,
-                                                 handler: handler)
+                                                 handler: handler, pager: request.shadowPager)
         } catch {
             throw HypervisorError(error.message)
         }
