@@ -20,7 +20,9 @@ extension VLab.Bench {
                 page walk; every data lookup is counted in a separate counting run); misses per 1000 instructions; page-table \
                 references per walk (1-D Sv32: 2, 2-D Sv32 over Sv32x4: 8); G-stage references the walk cache saved; shadow \
                 fills, rebuilds, evicted address spaces and peak frames of the reference shadow pager; VM exits caused by paging and all exits; wall time (median of the timing \
-                runs, counters off). A run whose console or exit differs from bare's is WRONG and vlab exits non-zero.
+                runs, counters off). A run whose console or exit differs from bare's is WRONG and vlab exits non-zero. \
+                Then the page-sharing rows: the shipped kernel in N identical domains under Dom0 with content-based \
+                page sharing: frames promised, used and saved at boot and at the end, the peak, and the share breaks.
                 """)
 
         @Option(help: "The engine the hart uses for every row.")
@@ -32,8 +34,18 @@ extension VLab.Bench {
         @Option(name: .customLong("workload"), help: ArgumentHelp("Run only this workload (repeatable).", valueName: "name"))
         var workloads: [String] = []
 
+        @Option(name: .customLong("sharing-domains"),
+                help: ArgumentHelp("Page-sharing rows: boot the shipped kernel in this many identical domains (repeatable; none with --no-sharing).", valueName: "N"))
+        var sharingDomains: [Int] = [1, 2, 4]
+
+        @Flag(name: .customLong("no-sharing"), help: "Leave out the page-sharing rows.")
+        var noSharing = false
+
         func validate() throws {
             guard (1...100).contains(repeatCount) else { throw ValidationError("--repeat \(repeatCount): must be 1...100") }
+            for count in sharingDomains where !(1...64).contains(count) {
+                throw ValidationError("--sharing-domains \(count): must be 1...64")
+            }
             for name in workloads where MemoryWorkload(rawValue: name) == nil {
                 throw ValidationError("--workload \(name): no such workload (\(MemoryWorkload.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
@@ -45,10 +57,16 @@ extension VLab.Bench {
             let rows = try benchmark.run(selected) { printDiagnostic("bench: \($0)") }
             print(PagingTable.render(rows, title: "vlab bench memory: the memory workloads on the \(engine), bare and under shadow and nested paging"),
                   terminator: "")
-            print(MemoryBenchmark.sharingNote)
+            var sharingDiffers = false
+            if !noSharing {
+                let (table, reports) = try MemoryBenchmark.sharingTable(domains: sharingDomains, engine: engine) { printDiagnostic("bench: \($0)") }
+                print(table, terminator: "")
+                sharingDiffers = reports.contains { !$0.outputsMatchAlone }
+            }
             if let wrong = rows.first(where: { $0.verdict.hasPrefix("WRONG") }) {
                 throw CommandFailure("bench memory: \(wrong.workload) \(wrong.mode): \(wrong.verdict)")
             }
+            if sharingDiffers { throw CommandFailure("bench memory: page sharing: a domain's output differs from the kernel run alone") }
         }
     }
 }
@@ -64,9 +82,25 @@ struct MemoryBenchmark {
         case nestedWithCache = "nested+cache"
     }
 
-    /// The page-sharing rows (N identical domains) come from overcommit's measurement; until that
-    /// function exists this says so instead of printing invented numbers.
-    static let sharingNote = "page sharing (N identical domains): not measured by this build (see Guides/memory-virtualization.md)"
+    /// The page-sharing rows: N domains booting the same kernel under Dom0 with content-based page
+    /// sharing (`PageSharingExperiment`, Sources/Hypervisor/Domains), in 4 KiB frames.
+    static func sharingTable(domains: [Int], engine: ExecutionEngineKind,
+                             progress: (String) -> Void = { _ in }) throws -> (String, [PageSharingReport]) {
+        let kernel = try ShippedKernel.image(named: VMMMode.trapAndEmulate.shippedKernel)
+        var lines = ["page sharing: \(VMMMode.trapAndEmulate.shippedKernel) in N identical domains of 4 MiB (1024 frames each), trap-and-emulate, frames of 4 KiB",
+                     PageSharingReport.tableHeader]
+        var reports: [PageSharingReport] = []
+        for count in domains {
+            progress("page sharing, \(count) domains")
+            do {
+                reports.append(try PageSharingExperiment.run(image: kernel, domains: count, engine: engine))
+            } catch {
+                throw CommandFailure("bench memory: \(error.message)")
+            }
+            lines.append(reports[reports.count - 1].tableRow)
+        }
+        return (lines.joined(separator: "\n") + "\n", reports)
+    }
 
     static func image(_ workload: MemoryWorkload) throws -> ELFFile {
         guard let url = Bundle.module.url(forResource: workload.rawValue, withExtension: "elf", subdirectory: "Guests/memory") else {

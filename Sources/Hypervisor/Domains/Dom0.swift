@@ -108,7 +108,8 @@ public final class Dom0 {
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(configuration: guest, machine: machine, memoryFrames: memory, shadowFrames: shadow,
-                                    console: console.console, handler: PrivilegedInstructionEmulator(), pager: configuration.shadowPager)
+                                    console: console.console, handler: PrivilegedInstructionEmulator(),
+                                    pager: configuration.shadowPager)
             try vm.load(image)
         } catch {
             frames.give(allotment)

@@ -85,7 +85,8 @@ public final class Balloon {
         return 0
     }
 
-    func serve(_ number: UInt32, _ a0: UInt32) -> Int32 {
+    /// Serves balloon hypercall `number` with argument `a0` and returns what goes into a0.
+    public func serve(_ number: UInt32, _ a0: UInt32) -> Int32 {
         let result: Int32
         switch number {
         case BalloonABI.register: result = register(a0)
