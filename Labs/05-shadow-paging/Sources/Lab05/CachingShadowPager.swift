@@ -77,6 +77,13 @@ public final class CachingShadowPager: ShadowPager {
     /// Watched guest page-table pages: page -> (guest PTE address -> the leaves derived from it).
     /// A page is watched exactly while it has an entry here.
     var derivedFrom: [UInt32: [UInt32: Set<EntryKey>]] = [:]
+    /// Stores emulated into each watched page since it was last watched.
+    var writesToWatchedPage: [UInt32: Int] = [:]
+    /// After this many emulated stores a watched page is taken out of the shadow (every entry
+    /// derived from it dropped) and mapped writable: a kernel zeroing or recycling a page that
+    /// was a page table must not pay an exit per word (Xen and VMware "unshadow" such pages).
+    static let writesBeforeUnshadowing = 32
+
     /// Ticks for `lastUsed`.
     var clock: UInt64 = 0
     var counters = ShadowStatistics()
@@ -172,7 +179,9 @@ public final class CachingShadowPager: ShadowPager {
     /// - the guest-physical address is not guest RAM: `.notGuestRAM`;
     /// - `rules.limit` says exit: `.emulate(reason:)` with its reason;
     /// - a store to a watched page-table page: `.emulate(reason: .pageTableWrite)` (count
-    ///   `writeProtectExits`): the VMM does the store and calls `guestRAMWritten`;
+    ///   `writeProtectExits`): the VMM does the store and calls `guestRAMWritten`; but once a
+    ///   page has taken `writesBeforeUnshadowing` such stores, unshadow it
+    ///   (`removeDerivedEntries`) and map it like any other page;
     /// - a store to a frame `memory.isWritable(guestFrame:)` refuses: `.breakShare`;
     /// otherwise install a leaf granting `view.permissions(grantedBy: leaf)` within the rules'
     /// limit, never writable for a watched or unwritable frame, watch every page-table page the
@@ -212,6 +221,11 @@ public final class CachingShadowPager: ShadowPager {
     /// from a PTE in it.
     func removeMappings(ofGuestPage page: UInt32) throws {
         throw NotImplemented(lab: "05", "CachingShadowPager.removeMappings(ofGuestPage:): the reverse map")
+    }
+
+    /// Removes every shadow leaf derived from a PTE in `page`; the page is then no longer watched.
+    func removeDerivedEntries(ofPageTablePage page: UInt32) throws {
+        throw NotImplemented(lab: "05", "CachingShadowPager.removeDerivedEntries(ofPageTablePage:): unshadow a page table")
     }
 
     /// SFENCE.VMA (nil: every address, every address space). Your tables are kept coherent by

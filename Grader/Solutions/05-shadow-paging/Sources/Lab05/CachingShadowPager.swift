@@ -77,6 +77,13 @@ public final class CachingShadowPager: ShadowPager {
     /// Watched guest page-table pages: page -> (guest PTE address -> the leaves derived from it).
     /// A page is watched exactly while it has an entry here.
     var derivedFrom: [UInt32: [UInt32: Set<EntryKey>]] = [:]
+    /// Stores emulated into each watched page since it was last watched.
+    var writesToWatchedPage: [UInt32: Int] = [:]
+    /// After this many emulated stores a watched page is taken out of the shadow (every entry
+    /// derived from it dropped) and mapped writable: a kernel zeroing or recycling a page that
+    /// was a page table must not pay an exit per word (Xen and VMware "unshadow" such pages).
+    static let writesBeforeUnshadowing = 32
+
     /// Ticks for `lastUsed`.
     var clock: UInt64 = 0
     var counters = ShadowStatistics()
@@ -206,7 +213,9 @@ public final class CachingShadowPager: ShadowPager {
     /// - the guest-physical address is not guest RAM: `.notGuestRAM`;
     /// - `rules.limit` says exit: `.emulate(reason:)` with its reason;
     /// - a store to a watched page-table page: `.emulate(reason: .pageTableWrite)` (count
-    ///   `writeProtectExits`): the VMM does the store and calls `guestRAMWritten`;
+    ///   `writeProtectExits`): the VMM does the store and calls `guestRAMWritten`; but once a
+    ///   page has taken `writesBeforeUnshadowing` such stores, unshadow it
+    ///   (`removeDerivedEntries`) and map it like any other page;
     /// - a store to a frame `memory.isWritable(guestFrame:)` refuses: `.breakShare`;
     /// otherwise install a leaf granting `view.permissions(grantedBy: leaf)` within the rules'
     /// limit, never writable for a watched or unwritable frame, watch every page-table page the
@@ -231,7 +240,16 @@ public final class CachingShadowPager: ShadowPager {
         case .exit(let reason): return .emulate(reason: reason)
         case .map(let limit): permissions.formIntersection(limit)
         }
-        if derivedFrom[page] != nil || walk.pteAddresses.contains(where: { $0 & ~0xFFF == page }) {
+        let mapsItsOwnTable = walk.pteAddresses.contains { $0 & ~0xFFF == page }
+        if access == .store && derivedFrom[page] != nil && !mapsItsOwnTable {
+            writesToWatchedPage[page, default: 0] += 1
+            if writesToWatchedPage[page, default: 0] > Self.writesBeforeUnshadowing {
+                // A page stored to this often is being reused (zeroed, freed), not edited: stop
+                // shadowing it. Dropping what was derived from it is never stale.
+                try removeDerivedEntries(ofPageTablePage: page)
+            }
+        }
+        if derivedFrom[page] != nil || mapsItsOwnTable {
             if access == .store {
                 counters.writeProtectExits += 1
                 return .emulate(reason: .pageTableWrite)
@@ -295,6 +313,7 @@ public final class CachingShadowPager: ShadowPager {
         // STUB: throw NotImplemented(lab: "05", "CachingShadowPager.watch(pageTablePage:): write-protect a guest page-table page")
         if derivedFrom[page] != nil { return }
         derivedFrom[page] = [:]
+        writesToWatchedPage[page] = nil
         for key in mappingsOfPage[page] ?? [] { try unmap(key) }
         // END SOLUTION
     }
@@ -325,9 +344,18 @@ public final class CachingShadowPager: ShadowPager {
         // BEGIN SOLUTION
         // STUB: throw NotImplemented(lab: "05", "CachingShadowPager.removeMappings(ofGuestPage:): the reverse map")
         for key in mappingsOfPage[page] ?? [] { try unmap(key) }
+        try removeDerivedEntries(ofPageTablePage: page)
+        // END SOLUTION
+    }
+
+    /// Removes every shadow leaf derived from a PTE in `page`; the page is then no longer watched.
+    func removeDerivedEntries(ofPageTablePage page: UInt32) throws {
+        // BEGIN SOLUTION
+        // STUB: throw NotImplemented(lab: "05", "CachingShadowPager.removeDerivedEntries(ofPageTablePage:): unshadow a page table")
         for dependents in (derivedFrom[page] ?? [:]).values {
             for key in dependents { try unmap(key) }
         }
+        derivedFrom[page] = nil
         // END SOLUTION
     }
 
