@@ -206,6 +206,11 @@ public struct ShadowStatistics: Equatable, Sendable {
     public var framesInUse: Int = 0
     public var peakFramesInUse: Int = 0
     public init() {}
+
+    /// One line for `--stats`.
+    public var summary: String {
+        "\(fills) fills, \(faultsReflected) faults reflected, \(writeProtectExits) page-table writes, \(entriesInvalidated) entries invalidated, \(rebuilds) rebuilds, \(evictions) evictions; \(addressSpaces) tables, \(framesInUse) frames (peak \(peakFramesInUse))"
+    }
 }
 
 extension ExitReason {

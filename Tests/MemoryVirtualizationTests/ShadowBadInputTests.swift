@@ -1,3 +1,4 @@
+import Hypervisor
 import HypervisorCore
 import Machine
 import MemoryVirtualization
@@ -26,6 +27,33 @@ struct ShadowBadInputTests {
         #expect(guest.register(.a2) == 0xDEAD_BEEF, "\(name): the store through a PTE naming 0x800f0000 reached the guest's own frame")
         #expect(guest.register(.s3) == 0x7777_7777, "\(name): a non-leaf with U/A/D set is followed, as the bare MMU does")
         Self.checkPoolReachesOnlyGuestFrames(vm, name)
+    }
+
+    @Test("domains sharing one hart, one of them with hostile tables: each ends as it does alone on a bare machine")
+    func hostileDomainBesideOthers() throws {
+        var configuration = Dom0.Configuration()
+        configuration.machineMemory = 32 << 20
+        configuration.sliceInstructions = 300  // interleave them finely
+        let dom0 = try Dom0(configuration: configuration, output: .silent)
+        let names = ["shadow-bad-tables.S", "shadow-address-spaces.S", "shadow-accessed-dirty.S"]
+        var domains: [(String, DomainID, ShadowGuests.Outcome)] = []
+        for name in names {
+            let image = try ShadowGuests.image(name)
+            domains.append((name, try dom0.create(image: image, name: name, memorySize: UInt32(ShadowGuests.ramSize),
+                                                  instructionBudget: 10_000_000), try ShadowGuests.runBare(image)))
+        }
+        dom0.unpauseAll()
+        dom0.run()
+        for (name, id, bare) in domains {
+            guard let vm = dom0.domain(id)?.vm else {
+                Issue.record("\(name): domain gone")
+                continue
+            }
+            #expect(dom0.domain(id)?.state == .exited(code: 0), "\(name): \(String(describing: dom0.domain(id)?.state))")
+            #expect((0..<32).map { vm.vcpu.register($0) } == bare.registers, "\(name)")
+            #expect(vm.memory.read(0x8000_0000, count: ShadowGuests.ramSize) == bare.ram, "\(name): RAM differs from the bare run")
+            Self.checkPoolReachesOnlyGuestFrames(vm, name)
+        }
     }
 
     /// Every valid entry in every frame of the pool: a leaf maps one of the guest's own machine

@@ -54,6 +54,22 @@ struct ShadowCoherenceTests {
             #expect(guest.register(.s7) == Self.pageA)
         }
         if name == "reference, fences only" { #expect(statistics.writeProtectExits == 0) }
+        if name.hasPrefix("reference") && name != "reference, fences only" {
+            // The guest's page-table pages are read-only in every shadow table that maps them.
+            for table in ["root", "second", "second2"] {
+                guard let page = image.symbol(named: table)?.value, let frame = vm.memory.machineAddress(of: page) else { continue }
+                var mapped = 0
+                for poolFrame in vm.shadowFrames.frames {
+                    for index in 0..<1024 {
+                        let entry = vm.shadowFrames.read(poolFrame + UInt32(4 * index))
+                        guard entry & 1 != 0, entry & 0xE != 0, ShadowPTE.frame(of: entry) == frame else { continue }
+                        mapped += 1
+                        #expect(entry & 0x4 == 0, "\(name): the guest's \(table) page is writable through shadow entry \(hex8(entry))")
+                    }
+                }
+                if table == "second" { #expect(mapped > 0, "\(name): the guest's stores to \(table) went through a shadow entry") }
+            }
+        }
     }
 
     @Test("accessed and dirty bits end exactly as on the bare machine", arguments: ShadowGuests.pagers.indices)

@@ -65,7 +65,8 @@ public struct BinaryTranslationMode: VMMModeImplementation {
         let vm = try GuestHost.makeGuest(request, handler: PrivilegedInstructionEmulator())
         vm.rewriter = PopieRewriter(memory: vm.memory)
         let result = vm.run()
-        return VMMBootResult(result: result, statistics: vm.statistics, notes: Self.notes(vm))
+        return VMMBootResult(result: result, statistics: vm.statistics,
+                             notes: Self.notes(vm) + ["shadow pager: \(vm.pager.statistics.summary)"])
     }
 
     /// The host this mode exists for implements the teaching variant: there `vlab.popie` runs

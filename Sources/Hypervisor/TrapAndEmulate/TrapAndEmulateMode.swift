@@ -9,7 +9,7 @@ public struct TrapAndEmulateMode: VMMModeImplementation {
     public func boot(_ request: VMMBootRequest) throws(HypervisorError) -> VMMBootResult {
         let vm = try GuestHost.makeGuest(request, handler: PrivilegedInstructionEmulator())
         let result = vm.run()
-        return VMMBootResult(result: result, statistics: vm.statistics)
+        return VMMBootResult(result: result, statistics: vm.statistics, notes: ["shadow pager: \(vm.pager.statistics.summary)"])
     }
 
     /// Nothing to change: Dom0 builds every domain as a trap-and-emulate guest.

@@ -29,7 +29,7 @@ import Machine
 public final class ReferenceShadowPager: ShadowPager {
     public struct Configuration: Sendable {
         /// Shadow tables (address space + view) kept at once.
-        public var maximumAddressSpaces = 32
+        public var maximumAddressSpaces = 128
         public var coherence = Coherence.writeProtect
         public init() {}
     }
