@@ -78,6 +78,49 @@ struct AuditTests {
         #expect("\(mismatch)".contains("translation mismatch"))
     }
 
+    /// The same for nested paging: a G-stage leaf (the VMM's table) pointed at the wrong frame.
+    @Test("a G-stage entry pointed at the wrong frame is reported under nested paging")
+    func catchesAWrongGStageEntry() throws {
+        let image = try AuditFixtures.kernel()
+        let guest = try AuditFixtures.nestedGuest(image)
+        var corrupted: (guestPage: UInt32, wrongFrame: UInt32)? = nil
+        let subject = TranslationAudit.Guest(machine: guest.machine, memory: guest.memory, retired: { guest.vcpu.retired },
+                                             emulated: { guest.statistics.emulatedInstructions }, run: { count in
+            let result = guest.run(maxInstructions: count)
+            if corrupted == nil, guest.vcpu.retired > 300_000 { corrupted = Self.corruptGStageLeaf(of: guest) }
+            return result
+        })
+        let report = try TranslationAudit(image: image, guest: subject).run(slice: 100_000)
+        let injected = try #require(corrupted, "found no G-stage leaf to corrupt")
+        let mismatch = try #require(report.mismatch, "\(report)")
+        #expect(mismatch.vmmMachinePage == injected.wrongFrame)
+        #expect(mismatch.expectedMachinePage == guest.memory.machineAddress(of: injected.guestPage))
+        #expect(mismatch.retired > 300_000)
+    }
+
+    /// Points the G-stage leaf of the guest-physical page holding the kernel's code (the kernel
+    /// runs identity-mapped) at another of the guest's frames, and drops the hart's TLB.
+    static func corruptGStageLeaf(of guest: HardwareAssistedGuest) -> (guestPage: UInt32, wrongFrame: UInt32)? {
+        let machine = guest.machine
+        let guestPage = guest.vcpu.pc & ~0xFFF
+        guard guest.memory.contains(guestPage) else { return nil }
+        func word(_ address: UInt32) -> UInt32? {
+            guard let bytes = try? machine.readPhysical(address, count: 4) else { return nil }
+            return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+        }
+        let root = (machine.readCSR(CSR.hgatp) & 0x3F_FFFC) << 12
+        guard let pointer = word(root + (guestPage >> 22) * 4), pointer & 0xF == 1 else { return nil }
+        let leafAddress = (pointer >> 10) << 12 + (guestPage >> 12 & 0x3FF) * 4
+        guard let leaf = word(leafAddress) else { return nil }
+        let frame = (leaf >> 10) << 12
+        guard let wrongFrame = guest.memory.machineFrames.first(where: { $0 != frame }) else { return nil }
+        let corrupted = leaf & 0x3FF | (wrongFrame >> 12) << 10
+        try? machine.writePhysical(leafAddress, [UInt8(truncatingIfNeeded: corrupted), UInt8(truncatingIfNeeded: corrupted >> 8),
+                                                 UInt8(truncatingIfNeeded: corrupted >> 16), UInt8(truncatingIfNeeded: corrupted >> 24)])
+        machine.flushTLB()
+        return (guestPage, wrongFrame)
+    }
+
     /// Points the shadow leaf for the vCPU's pc at a different guest frame and drops the hart's
     /// TLB; returns the virtual page and the wrong machine frame.
     static func corruptShadowLeaf(of vm: VirtualMachine) -> (page: UInt32, wrongFrame: UInt32)? {
