@@ -44,6 +44,8 @@ let labs: [String: (slug: String, dependencies: [Target.Dependency])] = [
     "02": ("02-binary-translation", ["RISCV", "LabSupport"]),
     "03": ("03-trap-and-emulate", ["HypervisorCore", "Machine", "RISCV"]),
     "04": ("04-sensitive-instructions", ["HypervisorCore", "Machine", "RISCV"]),
+    // The ShadowPager protocol (HypervisorCore), never MemoryVirtualization (the reference pager).
+    "05": ("05-shadow-paging", ["HypervisorCore", "Machine", "RISCV"]),
     // The split-driver protocol (SplitIOSupport), never SplitIO (whose BlockBackend is the answer).
     "06": ("06-split-driver-io", ["SplitIOSupport", "LabSupport"]),
     // The runtime's vocabulary and syscall shim, never Containers (the reference answers).
@@ -62,6 +64,10 @@ if let number = environment["VLAB_LAB"], let lab = labs[number] {
     }
     var testDependencies: [Target.Dependency] = [.target(name: module), "LabSupport", "LabTestSupport", "Machine", "RISCV"]
     labTargets.append(.target(name: module, dependencies: lab.dependencies, path: sources, swiftSettings: strict))
+    if number == "05" {
+        // The tests run guests under the reference exit handler (Hypervisor) with the student's pager.
+        testDependencies += ["HypervisorCore", "Hypervisor"]
+    }
     if number == "06" {
         // The hidden tests compare with the reference backend.
         testDependencies += ["SplitIOSupport", "SplitIO"]
