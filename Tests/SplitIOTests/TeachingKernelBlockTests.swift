@@ -135,4 +135,32 @@ struct TeachingKernelBlockTests {
         #expect(run.image == initial)
         #expect(host.connection(of: ids[0]) == nil)
     }
+
+    /// A guest that asks IO_BLK_PROBE and stops (IO_SHUTDOWN) with 0 when the answer is `expected`,
+    /// else 1.
+    static func probeGuest(expecting expected: Int32) throws -> ELFFile {
+        let source = [
+            "  li a7, \(IOHypercallABI.blockProbe)", "  ecall", "  mv s0, a0",
+            "  li a0, 0", "  li t0, \(expected)", "  beq s0, t0, done", "  li a0, 1",
+            "done:", "  li a7, \(IOHypercallABI.shutdown)", "  ecall", "1: j 1b",
+        ].joined(separator: "\n") + "\n"
+        let program = try Assembler.assemble(source: source, fileName: "probe.S", base: 0x8000_0000)
+        return try ELFFile(bytes: program.elfExecutable())
+    }
+
+    @Test("IO_BLK_PROBE answers a split-driver disk's size in sectors, and -2 for a domain whose disk is an emulated controller",
+          arguments: [(IOPath.split, Int32(24)), (IOPath.emulated, IOHypercallABI.notSupported)])
+    func probe(_ path: IOPath, _ expected: Int32) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vlab-probe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let disk = try RawDiskImage.create(path: directory.appendingPathComponent("probe.img").path, sectors: 24)
+        let dom0 = try Dom0(configuration: Dom0.Configuration(), output: .silent)
+        let host = IOHost(dom0: dom0)
+        let id = try dom0.create(image: try Self.probeGuest(expecting: expected), memorySize: 1 << 20, instructionBudget: 100_000)
+        try host.attach(id, path: path, disk: disk, workload: IOWorkload(pattern: .sequential, operation: .read, batch: 1, requests: 1, diskPages: 3))
+        dom0.unpauseAll()
+        dom0.run()
+        #expect(dom0.domain(id)?.state == .exited(code: 0), "\(path): the probe did not answer \(expected)")
+    }
 }
