@@ -43,6 +43,23 @@ public final class IOHost {
     /// Gives domain `id` (created by `dom0`, still paused) its disk over `path`, installs the I/O
     /// hypercalls, and passes it `workload` in a0-a5.
     public func attach(_ id: Hypervisor.DomainID, path: IOPath, disk: RawDiskImage, workload: IOWorkload) throws(SplitIOError) {
+        let (name, vm) = try adopt(id, path: path, disk: disk)
+        for (index, value) in workload.bootRegisters(path: path).enumerated() { vm.vcpu.setRegister(10 + index, value) }
+        vm.hypercalls = IOHypercalls(host: self, domain: name)
+    }
+
+    /// Gives the para-virtual teaching kernel running in domain `id` (created by `dom0` with the
+    /// para-virtual mode, still paused) a split-driver disk: its blkfront finds it at boot
+    /// (`IOHypercallABI.blockProbe`) and connects itself. The I/O hypercalls are served here; every
+    /// other hypercall still goes to the handler the domain had (its `ParavirtualHost`, and the
+    /// balloon's), so the kernel runs as before.
+    public func attachKernelDisk(_ id: Hypervisor.DomainID, disk: RawDiskImage) throws(SplitIOError) {
+        let (name, vm) = try adopt(id, path: .split, disk: disk)
+        vm.hypercalls = IOHypercalls(host: self, domain: name, next: vm.hypercalls)
+    }
+
+    /// Records domain `id` as one of this host's guests, with its frames and its disk on `path`.
+    private func adopt(_ id: Hypervisor.DomainID, path: IOPath, disk: RawDiskImage) throws(SplitIOError) -> (SplitIOSupport.DomainID, VirtualMachine) {
         guard let domain = dom0.domain(id), id.number > 0, id.number <= Int(UInt16.max) else {
             throw SplitIOError(.badRequest, "\(id): no such domain")
         }
@@ -66,9 +83,8 @@ public final class IOHost {
             device.interrupt = { [unowned self] in raiseInterrupt(name) }
             guest.device = device
         }
-        for (index, value) in workload.bootRegisters(path: path).enumerated() { vm.vcpu.setRegister(10 + index, value) }
-        vm.hypercalls = IOHypercalls(host: self, domain: name)
         guests[name] = guest
+        return (name, vm)
     }
 
     /// Reclaims the pass-through device of `id` (the domain is going away): with the IOMMU the
@@ -138,6 +154,9 @@ public final class IOHost {
             } catch {
                 return IOHypercallABI.invalidParameter
             }
+        case IOHypercallABI.blockProbe:
+            guard guest.path == .split else { return IOHypercallABI.notSupported }
+            return Int32(clamping: guest.disk.sectorCount)
         case IOHypercallABI.passthroughAssign:
             guard let device = guest.device, a0 % UInt32(pageSize) == 0 else { return IOHypercallABI.denied }
             device.queueAddress = a0

@@ -17,6 +17,9 @@ public enum IOHypercallABI {
     public static let mark: UInt32 = 0x107
     public static let shutdown: UInt32 = 0x108
     public static let passthroughAssign: UInt32 = 0x109
+    /// The domain's split-driver disk: its size in 512-byte sectors (clamped to `Int32.max`), or
+    /// `notSupported` when it has none. The teaching kernel's blkfront asks this at boot.
+    public static let blockProbe: UInt32 = 0x10A
     /// Numbers in this range are I/O hypercalls; other ECALLs go to the guest as usual.
     public static let range: ClosedRange<UInt32> = 0x100...0x1FF
 
@@ -31,14 +34,21 @@ public enum IOHypercallABI {
 
 /// The hypercall handler installed in every domain `IOHost` attaches: it hands each I/O ECALL to
 /// the host with the domain it came from (a guest cannot claim to be another domain: the VMM
-/// knows which vCPU trapped).
+/// knows which vCPU trapped). Every other ECALL goes to `next`, the handler the domain had before
+/// (for a para-virtual kernel, its mode's `ParavirtualHost`), or to the guest when there is none.
 struct IOHypercalls: HypercallHandler {
     unowned let host: IOHost
     let domain: DomainID
+    var next: (any HypercallHandler)? = nil
 
     mutating func hypercall(vcpu: inout VirtualCPU, platform: GuestPlatform) -> EmulationOutcome? {
         let number = vcpu.register(17)
-        guard IOHypercallABI.range.contains(number), vcpu.privilege != .user else { return nil }
+        guard IOHypercallABI.range.contains(number), vcpu.privilege != .user else {
+            guard var next else { return nil }
+            let outcome = next.hypercall(vcpu: &vcpu, platform: platform)
+            self.next = next
+            return outcome
+        }
         let result = host.serve(number, vcpu: &vcpu, from: domain, platform: platform)
         vcpu.setRegister(10, UInt32(bitPattern: result))
         vcpu.pc &+= 4

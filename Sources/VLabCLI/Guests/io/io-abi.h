@@ -19,6 +19,9 @@
 #define IO_MARK          0x107 /* a0 = 0 workload starts, 1 workload ends (a1 = checksum): measurement points */
 #define IO_SHUTDOWN      0x108 /* a0 = exit code: the domain stops */
 #define IO_PT_ASSIGN     0x109 /* a0 = guest address of the pass-through device's queue page */
+#define IO_BLK_PROBE     0x10A /* is there a split-driver disk for this domain? a0 = its size in
+                                  512-byte sectors (at most 0x7fffffff), or -2 when there is none
+                                  (also what a VMM or firmware without I/O hypercalls answers) */
 
 /* The virtual interrupt that carries event-channel upcalls and device completions:
  * the supervisor external interrupt (mip.SEIP, bit 9), taken in M-mode here (mideleg = 0). */

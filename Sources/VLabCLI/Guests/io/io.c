@@ -15,28 +15,15 @@
  * (SplitIO's IOWorkload.swift computes the same function). The guest reports a checksum
  * (FNV-1a) of everything it read and stops with exit code 0 when every request succeeded. */
 #include "io-abi.h"
+#include "blkif.h"   /* the ring and request layouts, shared with the teaching kernel's blkfront */
 
 typedef unsigned int u32;
 typedef unsigned short u16;
 typedef unsigned char u8;
 typedef unsigned long long u64;
 
-#define RING_SLOTS 32
-#define PAGE 4096
-
-/* --- blkif.h, as RV32 C lays it out (SplitIO's BlockLayoutTests checks these against gcc) --- */
-struct blkif_segment { u32 gref; u8 first_sect, last_sect; u16 pad; };
-struct blkif_request {
-    u8 operation; u8 nr_segments; u16 handle; u32 pad;
-    u64 id; u64 sector_number; struct blkif_segment seg[11];
-};
-struct blkif_response { u64 id; u8 operation; u8 pad; short status; u32 pad2; };
-union blkif_slot { struct blkif_request req; struct blkif_response rsp; };
-struct blkif_sring {
-    volatile u32 req_prod, req_event, rsp_prod, rsp_event;
-    u8 pad[48];
-    union blkif_slot ring[RING_SLOTS];
-};
+#define RING_SLOTS BLKIF_RING_SLOTS
+#define PAGE BLKIF_PAGE
 
 static struct blkif_sring ring __attribute__((section(".bss.pages"), aligned(PAGE)));
 static u8 buffers[RING_SLOTS][PAGE] __attribute__((section(".bss.pages"), aligned(PAGE)));
@@ -83,9 +70,6 @@ void io_trap(u32 cause, u32 epc) {
     upcalls++;
 }
 
-static inline void write_barrier(void) { asm volatile("fence w, w" ::: "memory"); }
-static inline void full_barrier(void) { asm volatile("fence rw, rw" ::: "memory"); }
-
 /* ------------------------------------------------------------------ split driver (blkfront) */
 static void split_setup(void) {
     ring.req_prod = ring.rsp_prod = 0;
@@ -122,10 +106,10 @@ static void split_submit(int slot, int write, u32 page) {
 /* RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, then the doorbell if the backend asked for it. */
 static void split_kick(void) {
     u32 old = ring.req_prod, new = req_prod_pvt;
-    write_barrier();
+    blkif_write_barrier();
     ring.req_prod = new;
-    full_barrier();
-    if ((u32)(new - ring.req_event) < (u32)(new - old)) hypercall(IO_EVTCHN_SEND, event_port, 0);
+    blkif_full_barrier();
+    if (blkif_needs_notify(old, new, ring.req_event)) hypercall(IO_EVTCHN_SEND, event_port, 0);
 }
 
 /* Takes responses until `count` arrived, sleeping (RING_FINAL_CHECK_FOR_RESPONSES, then
@@ -134,7 +118,7 @@ static int split_wait(int count) {
     int got = 0, errors = 0;
     while (got < count) {
         u32 prod = ring.rsp_prod;
-        full_barrier();
+        blkif_full_barrier();
         while (rsp_cons != prod && got < count) {
             struct blkif_response *rsp = &ring.ring[rsp_cons & (RING_SLOTS - 1)].rsp;
             if (rsp->status != 0) errors++;
@@ -143,7 +127,7 @@ static int split_wait(int count) {
         }
         if (got == count) break;
         ring.rsp_event = rsp_cons + 1;
-        full_barrier();
+        blkif_full_barrier();
         if (ring.rsp_prod != rsp_cons) continue;
         if (hypercall(IO_BLOCK, 0, 0) < 0) fail("blocked with no response coming; responses so far", got);
     }
@@ -186,7 +170,7 @@ static void passthrough_submit(int slot, int write, u32 page) {
 /* The doorbell is the device's own register: on real hardware a store straight to the device
  * (no exit). Here the device reads it from its queue page whenever it runs. */
 static void passthrough_kick(void) {
-    write_barrier();
+    blkif_write_barrier();
     pt_queue.doorbell = pt_tail;
 }
 
@@ -195,7 +179,7 @@ static int passthrough_wait(int count) {
     while (pt_queue.completed != pt_tail) {
         if (hypercall(IO_BLOCK, 0, 0) < 0) fail("blocked with the device idle; completed", (long)pt_queue.completed);
     }
-    full_barrier();
+    blkif_full_barrier();
     for (int i = 0; i < count; i++) {
         if (pt_queue.descriptors[(pt_tail - count + (u32)i) & 31].status != 0) errors++;
     }

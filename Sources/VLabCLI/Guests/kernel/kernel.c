@@ -5,7 +5,8 @@
  * - kernel.elf: the native kernel, privileged instructions and all.
  * - kernel-pv.elf (KERNEL_PARAVIRTUAL): the para-virtual kernel. It executes no privileged
  *   instruction; every privileged operation is a hypercall (hypercall.h), batched so that it
- *   needs far fewer exits under a VMM. Look for the KERNEL_PARAVIRTUAL blocks.
+ *   needs far fewer exits under a VMM. Look for the KERNEL_PARAVIRTUAL blocks. It also has a
+ *   balloon driver and a split-driver block frontend (blkfront.c).
  * - kernel-bt.elf (KERNEL_POPIE): runs its boot phase with interrupts enabled and protects
  *   critical sections with vlab.popie, VirtLab's sensitive-but-unprivileged instruction
  *   (RISCV/TeachingExtension.swift). Deprivileged under plain trap-and-emulate the instruction
@@ -184,6 +185,10 @@ static void balloon_poll(void) {
         returned_pages = (u32 *)page;
     }
 }
+
+/* ---------------------------------------------------------------- the block frontend */
+
+#include "blkfront.c"   /* the split driver's guest half: probes for a disk at boot */
 #endif
 
 /* ---------------------------------------------------------------- Sv32 paging */
@@ -570,6 +575,7 @@ void kernel_main(void) {
     extern char kernel_stack_top[];
     hypercall(HC_SET_TRAP_ENTRY, (long)kernel_trap, (long)kernel_stack_top, (long)&trap_info);
     balloon_init();
+    blkfront_init();   /* prints one line if (and only if) the VMM gave this domain a disk */
     set_next_tick();
 #else
     csr_clear(sstatus, 1u << 8);   /* SPP = 0: SRET enters U-mode */
