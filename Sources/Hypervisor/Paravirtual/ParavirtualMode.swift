@@ -43,8 +43,8 @@ import Machine
 /// 15.8 times fewer exits. What remained was mostly shadow-table fills: `run_user` flushes the TLB, as
 /// the native kernel's `sfence.vma` does, and that (then only) shadow pager rebuilt its tables after
 /// each switch. With `ReferenceShadowPager` (tables kept per address space, coherent through
-/// write-protected page tables) the refills go: 283 exits (page-fault 64, hypercall 137) for the
-/// kernel-pv.elf that now also has a balloon driver (844995 guest instructions).
+/// write-protected page tables) the refills go: 285 exits (page-fault 65, hypercall 138) for the
+/// kernel-pv.elf that now also has a balloon driver and a blkfront probe (845008 guest instructions).
 public struct ParavirtualMode: VMMModeImplementation {
     public init() {}
 
