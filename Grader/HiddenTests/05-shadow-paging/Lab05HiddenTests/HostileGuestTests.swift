@@ -18,6 +18,7 @@ import Testing
         })
         #expect(run.output.contains("and now the root outside RAM"), "the guest did not reach its last case:\n\(run.output)\(run.todo)")
         #expect(!run.output.contains("not reached"))
+        try run.expectCachesAcrossSwitches(maxInstructions: 3_000_000)
     }
 
     /// The same with the least pool the VMM allows (8 frames): evictions in the middle of a loop.
@@ -29,5 +30,6 @@ import Testing
             return false
         })
         #expect(run.output.contains("and now the root outside RAM"), "the guest did not reach its last case:\n\(run.output)\(run.todo)")
+        try run.expectCachesAcrossSwitches(maxInstructions: 3_000_000)
     }
 }
