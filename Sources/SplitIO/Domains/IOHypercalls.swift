@@ -17,6 +17,8 @@ public enum IOHypercallABI {
     public static let mark: UInt32 = 0x107
     public static let shutdown: UInt32 = 0x108
     public static let passthroughAssign: UInt32 = 0x109
+    /// SCHEDOP_yield: give up the rest of the slice, staying runnable (0).
+    public static let yield: UInt32 = 0x10A
     /// Numbers in this range are I/O hypercalls; other ECALLs go to the guest as usual.
     public static let range: ClosedRange<UInt32> = 0x100...0x1FF
 
@@ -42,6 +44,8 @@ struct IOHypercalls: HypercallHandler {
         let result = host.serve(number, vcpu: &vcpu, from: domain, platform: platform)
         vcpu.setRegister(10, UInt32(bitPattern: result))
         vcpu.pc &+= 4
-        return .completed
+        // (block needs no help from the core here: Dom0's backend and the devices run on the
+        // hypercall itself, so by the time it returns 0 the event is pending.)
+        return number == IOHypercallABI.yield ? .yield : .completed
     }
 }

@@ -19,6 +19,7 @@
 #define IO_MARK          0x107 /* a0 = 0 workload starts, 1 workload ends (a1 = checksum): measurement points */
 #define IO_SHUTDOWN      0x108 /* a0 = exit code: the domain stops */
 #define IO_PT_ASSIGN     0x109 /* a0 = guest address of the pass-through device's queue page */
+#define IO_YIELD         0x10A /* give up the rest of this time slice, staying runnable (SCHEDOP_yield): 0 */
 
 /* The virtual interrupt that carries event-channel upcalls and device completions:
  * the supervisor external interrupt (mip.SEIP, bit 9), taken in M-mode here (mideleg = 0). */
