@@ -188,16 +188,17 @@ public final class Dom0 {
         return true
     }
 
-    /// Not blocked, or blocked with its timer due on the hart's clock.
+    /// Not blocked, or blocked with its timer due on the hart's clock. (Only a block hypercall
+    /// blocks a domain here: a vCPU in WFI runs on its turn and settles its wait itself, as alone.)
     private func isReady(_ domain: Domain) -> Bool {
-        guard domain.vm.isBlocked else { return true }
+        guard domain.blockedSince != nil, domain.vm.isBlocked else { return true }
         return timerWake(of: domain).map { $0 <= hartInstructions } ?? false
     }
 
     /// When (on the hart's clock) a blocked domain's timer wakes it; nil if only an event can.
     private func timerWake(of domain: Domain) -> UInt64? {
-        guard let remaining = domain.vm.instructionsUntilTimerWake else { return nil }
-        let (wake, overflow) = (domain.blockedSince ?? hartInstructions).addingReportingOverflow(remaining)
+        guard let since = domain.blockedSince, let remaining = domain.vm.instructionsUntilTimerWake else { return nil }
+        let (wake, overflow) = since.addingReportingOverflow(remaining)
         return overflow ? nil : wake
     }
 
