@@ -8,6 +8,15 @@ public enum EmulationOutcome: Equatable, Sendable {
     case fenced
     /// WFI completed: the virtual CPU waits for an interrupt.
     case waitForInterrupt
+    /// A hypercall completed and the vCPU blocks until an event is pending (Xen's SCHEDOP_block):
+    /// it waits as after WFI, but on a hart shared by several domains
+    /// (`VirtualMachine.sharesHart`) it also gives the hart up at once, so its scheduler runs
+    /// another domain instead of letting this one idle out its slice. If an enabled interrupt is
+    /// already pending, the vCPU does not block at all.
+    case block
+    /// A hypercall completed and the vCPU gives up the rest of its slice, staying runnable
+    /// (SCHEDOP_yield). On a hart of its own there is nobody to yield to: the guest just goes on.
+    case yield
     /// It raises this exception in the guest instead (nothing else changed).
     case exception(cause: UInt32, value: UInt32)
 }

@@ -29,4 +29,9 @@ public enum GuestRunResult: Equatable, Sendable {
     case faulted(GuestFault)
     /// The run's slice of instructions is used up; the guest can run again.
     case sliceEnded
+    /// The guest blocked until an event is pending (`EmulationOutcome.block`, only when it shares
+    /// the hart): run it again once `VirtualMachine.isBlocked` is false or its timer is due.
+    case blocked
+    /// The guest gave up the rest of its slice (`EmulationOutcome.yield`); it can run again.
+    case yielded
 }

@@ -46,6 +46,12 @@ public final class VirtualMachine {
     public internal(set) var rewrittenInstructions: UInt64 = 0
     /// Set once the guest exited or faulted: it never runs again.
     public private(set) var finished: GuestRunResult? = nil
+    /// The guest shares the hart with other domains (Dom0 sets it): a hypercall that blocks or
+    /// yields then ends the run (`.blocked`, `.yielded`) so the scheduler can run someone else.
+    /// Alone on its hart the guest waits in place instead, exactly as after WFI.
+    public var sharesHart = false
+    /// How the current run must end once the exit being handled is done (a block or yield).
+    private var endOfRun: GuestRunResult? = nil
 
     var scannedPages: Set<UInt32> = []
     /// The guest-physical address of the image's HTIF `tohost` word, if it has one: the test suites'
@@ -135,7 +141,29 @@ public final class VirtualMachine {
                 if untilTimer > 0 { limit = min(limit, untilTimer) }
             }
             if let stop = runOnHart(maxInstructions: limit) { return finish(stop) }
+            if let end = endOfRun {
+                endOfRun = nil
+                return end
+            }
         }
+    }
+
+    /// The vCPU blocked (a block hypercall or WFI) and no interrupt it enabled in `mie` is pending:
+    /// only an event (an interrupt made pending from outside, e.g. an event-channel upcall) or its
+    /// own timer can wake it.
+    public var isBlocked: Bool {
+        vcpu.waitingForInterrupt && vcpu.pendingInterrupts & vcpu.csrs.mie == 0
+    }
+
+    /// For a blocked vCPU: guest instructions' worth of virtual time until its timer wakes it
+    /// (0 if it is not blocked), or nil if the timer cannot wake it (only an event can).
+    /// The same rule as `VirtualCPU.settleWait`.
+    public var instructionsUntilTimerWake: UInt64? {
+        guard isBlocked else { return 0 }
+        let now = vcpu.mtime
+        guard vcpu.csrs.mie & InterruptBits.machineTimer != 0, vcpu.timer.mtimecmp > now,
+              vcpu.timer.mtimecmp - now < 1 << 62 else { return nil }
+        return vcpu.timer.instructionsUntilDeadline(retired: vcpu.retired)
     }
 
     private func finish(_ result: GuestRunResult) -> GuestRunResult {
@@ -241,6 +269,14 @@ public final class VirtualMachine {
         case .waitForInterrupt:
             retireEmulated()
             vcpu.waitingForInterrupt = true
+        case .block:
+            retireEmulated()
+            vcpu.waitingForInterrupt = true
+            // An event already pending wakes it at once (Xen checks before it deschedules too).
+            if sharesHart && isBlocked { endOfRun = .blocked }
+        case .yield:
+            retireEmulated()
+            if sharesHart { endOfRun = .yielded }
         case .exception(let cause, let value):
             return reflect(cause: cause, value: value)
         }

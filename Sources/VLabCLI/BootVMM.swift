@@ -48,7 +48,7 @@ struct VMMBoot {
             throw ExitCode(code)
         case .faulted(let fault):
             throw CommandFailure("\(name): \(fault)")
-        case .sliceEnded:
+        case .sliceEnded, .blocked, .yielded:
             throw CommandFailure("\(name): the VMM returned before the guest finished")
         }
     }

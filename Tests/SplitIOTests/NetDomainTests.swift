@@ -53,7 +53,11 @@ struct NetDomainTests {
             #expect(host.backend.state(of: vif) == .connected)
             #expect(host.backend.statistics(of: vif)?.transmitErrors == 0)
             #expect(host.blocks(of: id) > 0, "each side waited for the other")
+            // Block ends the slice on the hypercall: no instruction is spent spinning after it.
+            #expect(host.idleInstructions(of: id) == 0)
         }
+        #expect(measurement.idleInstructions == 0)
+        #expect(host.dom0.idleInstructions == 0, "one domain was always ready while the other waited")
     }
 
     @Test("both engines run the same exchange instruction for instruction: same counts, exits and notifications")
@@ -96,7 +100,8 @@ struct NetDomainTests {
         #expect(results[2].state == .exited(code: 0), "\(results[2].state): \(results[2].console)")
         #expect(results[1].console.hasPrefix("net: ping 10.0.0.3: 8 sent, 8 received, 0 bad frames"))
         // The deaf domain is still there, blocked: nothing it could be woken by ever came.
-        #expect(results[0].state == .paused)
+        #expect(results[0].state == .runnable)
+        #expect(host.dom0.domain(Hypervisor.DomainID(1))?.vm.isBlocked == true)
         #expect(results[0].console == "net: deaf: connected, posting no RX buffers\n")
         let deaf = try #require(host.vif(of: Hypervisor.DomainID(1)))
         // Both ARP requests were flooded to it (it had connected first) and dropped there.

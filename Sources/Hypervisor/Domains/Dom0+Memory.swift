@@ -13,6 +13,7 @@ extension Dom0 {
         sharing.register(vm.memory, name: name)
         // (A frame given back or remapped drops its shadow entries: VirtualMachine.init registers
         // the pager's invalidate(guestFrame:) with observeRemapping.)
+        vm.sharesHart = true
         let balloon = Balloon(name: name, memory: vm.memory, sharing: sharing)
         // Only a para-virtual guest makes hypercalls; a native kernel's ECALLs go to its firmware.
         if vm.hypercalls != nil { vm.hypercalls = BalloonHypercalls(balloon: balloon, next: vm.hypercalls) }

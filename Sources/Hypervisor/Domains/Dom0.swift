@@ -55,6 +55,13 @@ public final class Dom0 {
     private let output: ConsoleIO
     /// Exit statistics of domains already destroyed, so totals stay honest.
     public private(set) var destroyedStatistics = ExitStatistics()
+    /// The hart's clock, in guest instructions: every instruction any domain retired on it, plus
+    /// `idleInstructions`. A blocked domain's timer wakes it when this clock passes its deadline.
+    public private(set) var hartInstructions: UInt64 = 0
+    /// Virtual time the hart spent idle because every runnable domain was blocked: it skips
+    /// straight to the earliest timer that wakes one of them (as WFI does on one vCPU), so runs
+    /// stay deterministic and take no host time for it.
+    public private(set) var idleInstructions: UInt64 = 0
 
     /// `output` receives every domain's console, one tagged line at a time.
     public init(configuration: Configuration = Configuration(), scheduler: any VCPUScheduler = RoundRobinScheduler(),
@@ -158,27 +165,62 @@ public final class Dom0 {
 
     // MARK: Running
 
-    /// Runs one slice of the domain the scheduler picks. Returns false when no domain is runnable.
+    /// Runs one slice of the domain the scheduler picks. Returns false when no domain can run:
+    /// all exited, faulted or paused, or the rest blocked with no timer that could wake them (only
+    /// an event from outside can: `NetHost` delivers those).
+    ///
+    /// Blocked domains (`SCHEDOP_block`) are left out of the scheduler's choice until an event is
+    /// pending for them or their timer is due on the hart's clock. When every runnable domain is
+    /// blocked, the hart idles: its clock jumps to the earliest such timer (`idleInstructions`).
     @discardableResult
     public func runSlice() -> Bool {
-        let runnable = domains.filter { $0.state == .runnable }.map(\.info)
-        guard let id = scheduler.pick(from: runnable), let domain = domain(id), domain.state == .runnable else { return false }
+        let runnable = domains.filter { $0.state == .runnable }
+        var ready = runnable.filter(isReady)
+        if ready.isEmpty {
+            let wakes = runnable.compactMap { domain in timerWake(of: domain).map { (domain, $0) } }
+            guard let (sleeper, wake) = wakes.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0.id < $1.0.id) }) else { return false }
+            idleInstructions += wake - hartInstructions
+            hartInstructions = wake
+            ready = [sleeper]
+        }
+        guard let id = scheduler.pick(from: ready.map(\.info)), let domain = domain(id), domain.state == .runnable else { return false }
         runSlice(of: domain)
         return true
     }
 
-    /// Runs one slice of `domain` (runnable) and records how it ended.
+    /// Not blocked, or blocked with its timer due on the hart's clock. (Only a block hypercall
+    /// blocks a domain here: a vCPU in WFI runs on its turn and settles its wait itself, as alone.)
+    private func isReady(_ domain: Domain) -> Bool {
+        guard domain.blockedSince != nil, domain.vm.isBlocked else { return true }
+        return timerWake(of: domain).map { $0 <= hartInstructions } ?? false
+    }
+
+    /// When (on the hart's clock) a blocked domain's timer wakes it; nil if only an event can.
+    private func timerWake(of domain: Domain) -> UInt64? {
+        guard let since = domain.blockedSince, let remaining = domain.vm.instructionsUntilTimerWake else { return nil }
+        let (wake, overflow) = since.addingReportingOverflow(remaining)
+        return overflow ? nil : wake
+    }
+
+    /// Runs one slice of `domain` (runnable) and records how it ended. A blocked domain that
+    /// nothing can wake yet is left alone (running it would only find it still asleep).
     func runSlice(of domain: Domain) {
+        guard isReady(domain) else { return }
         // Another guest's LR.W must not let this one's SC.W succeed (an SC may always fail).
         if lastRun != domain.id { machine.clearReservation() }
         lastRun = domain.id
         let before = domain.vm.vcpu.retired
+        domain.blockedSince = nil
         runningGuest = true
         let result = domain.vm.run(maxInstructions: configuration.sliceInstructions)
         runningGuest = false
-        scheduler.account(domain.id, instructions: domain.vm.vcpu.retired - before)
+        let ran = domain.vm.vcpu.retired - before
+        hartInstructions &+= ran
+        scheduler.account(domain.id, instructions: ran)
         switch result {
-        case .sliceEnded: break
+        case .sliceEnded, .yielded: break
+        case .blocked:
+            domain.blockedSince = hartInstructions
         case .exited(let code):
             domain.state = .exited(code: code)
             domain.console.finish()

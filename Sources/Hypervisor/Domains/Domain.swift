@@ -55,6 +55,9 @@ public final class Domain {
     public internal(set) var weight: Int
     /// The VMM's side of the domain's balloon (effective once a driver in the guest registered).
     public let balloon: Balloon
+    /// The hart's clock (`Dom0.hartInstructions`) when the domain last blocked, while it is blocked:
+    /// its timer deadline counts from there.
+    var blockedSince: UInt64?
     /// The frames of the domain's shadow-table pool, returned on destroy.
     let shadowFrames: [UInt32]
     let console: TaggedConsole

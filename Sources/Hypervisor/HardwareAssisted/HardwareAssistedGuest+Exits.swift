@@ -59,9 +59,12 @@ extension HardwareAssistedGuest {
         case .fenced:
             retireEmulated()
             machine.flushTLB()
-        case .waitForInterrupt:
+        case .waitForInterrupt, .block:
+            // (No hypercall reaches here; a guest alone on its hart waits in place.)
             retireEmulated()
             vcpu.waitingForInterrupt = true
+        case .yield:
+            retireEmulated()
         case .exception(let cause, let value):
             return reflect(cause: cause, value: value)
         }

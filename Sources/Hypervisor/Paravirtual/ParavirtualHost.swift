@@ -95,9 +95,10 @@ public final class ParavirtualHost: ExitHandler, HypercallHandler {
         case HypercallABI.block:
             vcpu.setRegister(10, 0)
             vcpu.pc &+= 4
-            // Not yet pending: wait like WFI; the core moves virtual time to the deadline, the
-            // timer interrupt comes to deliverTrap, which marks the event pending.
-            return timerEventPending ? .completed : .waitForInterrupt
+            // Not yet pending: block (SCHEDOP_block). Alone on the hart that is WFI: the core moves
+            // virtual time to the deadline, the timer interrupt comes to deliverTrap, which marks
+            // the event pending. Under Dom0 the hart goes to another domain meanwhile.
+            return timerEventPending ? .completed : .block
         default:
             result = HypercallABI.errorNotSupported
         }

@@ -164,6 +164,8 @@ public final class IOHost {
         case IOHypercallABI.mark:
             mark(guest, phase: a0, checksum: a1, vcpu: vcpu)
             return 0
+        case IOHypercallABI.yield:
+            return 0   // IOHypercalls ends the slice
         case IOHypercallABI.shutdown:
             platform.devices.requestExit(code: Int32(bitPattern: a0))
             return 0

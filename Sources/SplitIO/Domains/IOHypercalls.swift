@@ -20,6 +20,8 @@ public enum IOHypercallABI {
     /// The domain's split-driver disk: its size in 512-byte sectors (clamped to `Int32.max`), or
     /// `notSupported` when it has none. The teaching kernel's blkfront asks this at boot.
     public static let blockProbe: UInt32 = 0x10A
+    /// SCHEDOP_yield: give up the rest of the slice, staying runnable (0).
+    public static let yield: UInt32 = 0x10B
     /// Numbers in this range are I/O hypercalls; other ECALLs go to the guest as usual.
     public static let range: ClosedRange<UInt32> = 0x100...0x1FF
 
@@ -52,6 +54,8 @@ struct IOHypercalls: HypercallHandler {
         let result = host.serve(number, vcpu: &vcpu, from: domain, platform: platform)
         vcpu.setRegister(10, UInt32(bitPattern: result))
         vcpu.pc &+= 4
-        return .completed
+        // (block needs no help from the core here: Dom0's backend and the devices run on the
+        // hypercall itself, so by the time it returns 0 the event is pending.)
+        return number == IOHypercallABI.yield ? .yield : .completed
     }
 }

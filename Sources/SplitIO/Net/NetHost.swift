@@ -18,11 +18,13 @@ import Darwin
 /// Two differ in meaning from `IOHost`, because here a DomU waits for *another DomU*, not for
 /// Dom0:
 ///
-/// - **block** (`SCHEDOP_block`): with no upcall pending, the VMM deschedules the domain (Dom0
-///   pauses it) until an event arrives for it. The VMM core cannot end a slice from a hypercall,
-///   so the guest spins on its upcall counter until its slice ends; those instructions are
-///   counted as *idle* (`NetMeasurement.idleInstructions`) and a blocked domain is not run again
-///   until an event unpauses it. When every domain is blocked, `run()` ends: the domains stalled.
+/// - **block** (`SCHEDOP_block`): with no upcall pending, it returns 1 and the hypercall ends the
+///   domain's slice blocked (`EmulationOutcome.block`): Dom0 runs the other domains and leaves this
+///   one out until an event is pending for it (the upcall's virtual interrupt, set when another
+///   domain's send reaches it). Instructions a domain still retires between blocking and the end
+///   of that slice are counted as *idle* (`NetMeasurement.idleInstructions`): with the slice
+///   ending on the hypercall there are none. When every domain is blocked and no timer can wake
+///   one, `run()` ends: the domains stalled (or waits for an uplink).
 /// - **send**: runs Dom0's backend at once, on the hypercall (a synchronous Dom0), so a frame is
 ///   switched into the other domain's RX ring before the sender continues.
 ///
@@ -70,7 +72,7 @@ public final class NetHost {
     public func vif(of id: Hypervisor.DomainID) -> NetBackend.VifID? { guest(id)?.vif }
     /// The checksum the guest reported at its end mark.
     public func reportedChecksum(of id: Hypervisor.DomainID) -> UInt32? { guest(id)?.reportedChecksum }
-    /// Guest instructions the domain spent spinning out a slice after it blocked.
+    /// Guest instructions the domain retired in a slice after it blocked (0 now that block ends the slice).
     public func idleInstructions(of id: Hypervisor.DomainID) -> UInt64 { guest(id)?.idleInstructions ?? 0 }
     public func blocks(of id: Hypervisor.DomainID) -> Int { guest(id)?.blocks ?? 0 }
 
@@ -100,7 +102,7 @@ public final class NetHost {
                 continue
             }
             // Nothing runnable: only the outside can wake a blocked domain now.
-            guard let poll = pollUplinks, guests.values.contains(where: \.isBlocked), waitForUplinks(poll) else { break }
+            guard let poll = pollUplinks, guests.values.contains(where: { $0.vm.isBlocked }), waitForUplinks(poll) else { break }
             deliverUpcallsOutsideHypercalls()
         }
         return slices
@@ -176,15 +178,14 @@ public final class NetHost {
         }
     }
 
-    /// SCHEDOP_block: 0 if an upcall is already on its way (don't sleep), 1 when the domain is
-    /// now descheduled until an event arrives for it.
+    /// SCHEDOP_block: 0 if an upcall is already on its way (don't sleep), 1 when the domain
+    /// blocks until an event arrives for it (`NetHypercalls` then ends its slice).
     private func block(_ guest: NetGuest, vcpu: VirtualCPU) -> Int32 {
         if vcpu.csrs.mip & IOHypercallABI.upcallInterrupt != 0 || upcallsToRaise.contains(guest.domain) { return 0 }
         serviceDom0()
         if upcallsToRaise.contains(guest.domain) { return 0 }
-        guard (try? dom0.pause(guest.id)) != nil else { return IOHypercallABI.failed }
-        guest.isBlocked = true
-        guest.blockedAt = vcpu.retired
+        // From the instruction after the ECALL (the ECALL itself is the hypercall's work).
+        guest.blockedAt = vcpu.retired &+ 1
         guest.blocks += 1
         return 1
     }
@@ -199,16 +200,11 @@ public final class NetHost {
         }
     }
 
-    /// An upcall for a DomU: the virtual interrupt, and the end of its block.
+    /// An upcall for a DomU: its virtual interrupt, which also ends its block (Dom0 runs a
+    /// blocked domain again once an interrupt it enabled is pending).
     private func raiseInterrupt(_ domain: SplitIOSupport.DomainID) {
         upcallsToRaise.insert(domain)
-        guard let guest = guests[domain] else { return }
-        guest.interruptsToGuest += 1
-        // Only a pause of our own making ends here; a domain the toolstack paused stays paused.
-        if guest.isBlocked {
-            guest.isBlocked = false
-            try? dom0.unpause(guest.id)
-        }
+        guests[domain]?.interruptsToGuest += 1
     }
 
     /// Sets the virtual interrupt of every domain with an upcall: the running one's through its
@@ -241,9 +237,8 @@ final class NetGuest {
     var notificationsToHost: UInt64 = 0
     var interruptsToGuest: UInt64 = 0
     var handlerNanoseconds: UInt64 = 0
-    /// Paused by `block`, waiting for an event; `blockedAt` is its instruction count then, until
-    /// the slice it blocked in has ended and its idle spin is counted.
-    var isBlocked = false
+    /// Its instruction count when it last blocked, until the slice it blocked in has ended and
+    /// whatever it ran after blocking is counted as idle.
     var blockedAt: UInt64?
     var blocks = 0
     var idleInstructions: UInt64 = 0

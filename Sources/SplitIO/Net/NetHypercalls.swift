@@ -19,6 +19,10 @@ struct NetHypercalls: HypercallHandler {
         let result = host.serve(number, vcpu: &vcpu, from: domain, platform: platform)
         vcpu.setRegister(10, UInt32(bitPattern: result))
         vcpu.pc &+= 4
-        return .completed
+        switch number {
+        case IOHypercallABI.block where result == 1: return .block   // Dom0 runs another domain until an event comes
+        case IOHypercallABI.yield: return .yield
+        default: return .completed
+        }
     }
 }

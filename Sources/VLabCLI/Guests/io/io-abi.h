@@ -22,6 +22,7 @@
 #define IO_BLK_PROBE     0x10A /* is there a split-driver disk for this domain? a0 = its size in
                                   512-byte sectors (at most 0x7fffffff), or -2 when there is none
                                   (also what a VMM or firmware without I/O hypercalls answers) */
+#define IO_YIELD         0x10B /* give up the rest of this time slice, staying runnable (SCHEDOP_yield): 0 */
 
 /* The virtual interrupt that carries event-channel upcalls and device completions:
  * the supervisor external interrupt (mip.SEIP, bit 9), taken in M-mode here (mideleg = 0). */

@@ -2,9 +2,9 @@
  * hypercalls (../io/io-abi.h: grants, event channels, block, mark, shutdown) with one addition.
  * The Swift side is Sources/SplitIO/Net/NetHost.swift; the numbers must match.
  *
- * IO_BLOCK differs in meaning for this guest: 0 = an upcall is already on its way; 1 = the VMM
- * has descheduled the domain until an event arrives (the guest spins on its upcall counter until
- * its slice ends; the VMM counts those instructions as idle). */
+ * IO_BLOCK differs in meaning for this guest: 0 = an upcall is already on its way; 1 = the domain
+ * blocked: the hypercall ended its slice, Dom0 ran the other domains, and an event is now pending
+ * (the upcall is taken as the hypercall returns). IO_YIELD (0x10B) gives up the rest of the slice. */
 #ifndef NET_ABI_H
 #define NET_ABI_H
 

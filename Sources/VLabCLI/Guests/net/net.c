@@ -202,13 +202,15 @@ static int rx_poll(void) {
     return got;
 }
 
-/* Waits for an event: SCHEDOP_block, then spin until the upcall (the VMM has descheduled us,
- * so this spin only ends our slice). `seen` is the upcall count before we last looked. */
+/* Waits for an event: SCHEDOP_block until the upcall has run. Block returns 1 after the VMM ran
+ * the other domains and an event woke us (the upcall is taken as the hypercall returns), or 0 at
+ * once when one was already on its way; either way the handler has counted it, and the loop only
+ * blocks again if something else woke us. `seen` is the upcall count before we last looked. */
 static void idle(u32 seen) {
-    if (upcalls != seen) return;
-    long result = hypercall(IO_BLOCK, 0, 0, 0);
-    if (result < 0) fail("cannot block:", result);
-    while (upcalls == seen) {}
+    while (upcalls == seen) {
+        long result = hypercall(IO_BLOCK, 0, 0, 0);
+        if (result < 0) fail("cannot block:", result);
+    }
 }
 
 /* One round of the event loop: take what the backend answered, and sleep (after the final check,
