@@ -85,6 +85,8 @@ func binaryTranslation(_ run: BareMachineOracle.Run, sourceLocation: SourceLocat
 /// A guest under the submission's ParavirtualHost, with its console.
 final class ParavirtualRun {
     let host = ParavirtualHost()
+    /// The numbers (a7) of the calls the host refused, in order.
+    let refusedCalls = RefusedCalls()
     var console: [UInt8] = []
     let vm: VirtualMachine
     var result: GuestRunResult = .sliceEnded
@@ -100,7 +102,7 @@ final class ParavirtualRun {
         vm = try VirtualMachine.hostingOne(guest, image: image, machine: machine, console: .silent, handler: host)
         vm.devices.uart.console = ConsoleIO(write: { [unowned self] in console.append($0) })
         host.memory = vm.memory
-        vm.hypercalls = host
+        vm.hypercalls = RefusalRecorder(host: host, refused: refusedCalls)
     }
 
     func run() -> GuestRunResult {
@@ -111,6 +113,22 @@ final class ParavirtualRun {
     var output: String { String(decoding: console, as: UTF8.self) }
     var todo: String { host.unfinished.summary.map { "\nThe host reached these TODOs:\n\($0)" } ?? "" }
     func register(_ number: Int) -> Int32 { Int32(bitPattern: vm.vcpu.register(number)) }
+}
+
+final class RefusedCalls { var numbers: [UInt32] = [] }
+
+/// Passes every ECALL to the submission's host and notes the number of each call it refused
+/// (its `refused` count went up), so a test can tell a refused optional extension from a refused
+/// call of the lab's ABI.
+struct RefusalRecorder: HypercallHandler {
+    let host: ParavirtualHost
+    let refused: RefusedCalls
+    mutating func hypercall(vcpu: inout VirtualCPU, platform: GuestPlatform) -> EmulationOutcome? {
+        let number = vcpu.register(17), before = host.refused
+        let outcome = host.hypercall(vcpu: &vcpu, platform: platform)
+        if host.refused > before { refused.numbers.append(number) }
+        return outcome
+    }
 }
 
 /// Boots into S-mode at `supervisor`; a trap that reaches the guest's M-mode (an ECALL that was
