@@ -129,33 +129,15 @@ public final class NetHost {
             deliverUpcalls(current: domain, vcpu: &vcpu)
             guest.handlerNanoseconds += CPUClock.now() - clock
         }
-        let a0 = vcpu.register(10), a1 = vcpu.register(11), a2 = vcpu.register(12)
-        switch number {
-        case IOHypercallABI.grant:
-            guard a0 % UInt32(pageSize) == 0, let machine = guest.vm.memory.machineAddress(of: a0) else {
-                return IOHypercallABI.invalidParameter
-            }
-            let reference = try? grants.grantAccess(from: domain, to: .dom0, frame: FrameNumber(containing: machine),
-                                                    access: a1 == 1 ? .readOnly : .readWrite)
-            return reference.map { Int32(bitPattern: $0.rawValue) } ?? IOHypercallABI.denied
-        case IOHypercallABI.grantEnd:
-            return (try? grants.endAccess(GrantReference(a0), by: domain)) != nil ? 0 : IOHypercallABI.denied
-        case IOHypercallABI.eventAllocate:
-            let port = try? events.allocateUnbound(in: domain, remote: .dom0)
-            return port.map { Int32(bitPattern: $0.rawValue) } ?? IOHypercallABI.failed
-        case IOHypercallABI.eventSend:
-            guard (try? events.send(from: domain, port: EventPort(a0))) != nil else { return IOHypercallABI.invalidParameter }
+        let sharedCalls = GrantAndEventHypercalls(grants: grants, events: events)
+        if let result = sharedCalls.serve(number, vcpu: &vcpu, from: domain, memory: guest.vm.memory, sent: {
             guest.notificationsToHost += 1
             serviceDom0()
-            return 0
-        case IOHypercallABI.eventAcknowledge:
-            events.acknowledgeUpcall(domain)
-            var mask: UInt32 = 0
-            for port in events.pendingPorts(in: domain) where (try? events.clearPending(port, in: domain)) == true {
-                if port.rawValue < 32 { mask |= 1 << port.rawValue }
-            }
-            vcpu.csrs.mip &= ~IOHypercallABI.upcallInterrupt
-            return Int32(bitPattern: mask)
+        }) {
+            return result
+        }
+        let a0 = vcpu.register(10), a1 = vcpu.register(11), a2 = vcpu.register(12)
+        switch number {
         case IOHypercallABI.block:
             return block(guest, vcpu: vcpu)
         case NetHypercallABI.connect:
