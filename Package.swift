@@ -103,7 +103,7 @@ let package = Package(
         // The engines' design note lives beside the code it explains.
         .target(name: "Machine", dependencies: ["RISCV"], exclude: ["Engine/DESIGN.md"], swiftSettings: strict),
         .target(name: "LabSupport", dependencies: ["RISCV"], swiftSettings: strict),
-        .target(name: "LabTestSupport", dependencies: ["LabSupport", "Machine", "RISCV"], swiftSettings: strict),
+        .target(name: "LabTestSupport", dependencies: ["LabSupport", "HypervisorCore", "Machine", "RISCV"], swiftSettings: strict),
         // Rubrics, submission workspaces, sandboxed test runs and reports (`vlab grade`).
         .target(name: "Grading", dependencies: ["Yams", "Containers"], swiftSettings: strict),
         // The VMM framework (what a lab may build on) and, separately, the reference answers: a lab

@@ -1,4 +1,5 @@
 import Lab03
+import LabTestSupport
 import Machine
 import Testing
 

@@ -1,5 +1,6 @@
 import HypervisorCore
 import Lab04
+import LabTestSupport
 import Machine
 import RISCV
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import HypervisorCore
 import Lab04
+import LabTestSupport
 import Machine
 import RISCV
 import Testing
